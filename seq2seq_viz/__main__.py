@@ -1,0 +1,5 @@
+"""python -m seq2seq_viz: the command line."""
+
+from .cli import main
+
+raise SystemExit(main())

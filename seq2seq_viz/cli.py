@@ -1,0 +1,221 @@
+"""The command line: list-models, translate, train, evaluate, build-zoo, bench. Errors: one sentence, exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import Seq2SeqVizError
+
+MODES = {"greedy": "greedy", "beam": "beam", "sample": "sample", "teacher-forced": "teacher_forced",
+         "forced-prefix": "forced_prefix"}  # fmt: skip
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seq2seq-viz", description="Instrumented RNN seq2seq with attention.")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list-models", help="the shipped pretrained models")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("translate", help="decode a sentence and show the attention")
+    p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
+    p.add_argument("--mode", choices=list(MODES), default="greedy")
+    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reference", help="a gold translation (required for teacher-forced)")
+    p.add_argument("--prefix", help="the forced first output tokens (forced-prefix mode)")
+    p.add_argument("--input-file", type=Path, help="translate every line of this file, one output per line")
+    p.add_argument("--json", action="store_true", help="print the whole Trace as JSON")
+    p.add_argument("text", nargs="?", help="the sentence to translate")
+
+    p = sub.add_parser("train", help="train a model on a task and write a checkpoint")
+    p.add_argument("--task", default="reverse", help="eng-fra, dates, reverse, sort or copy")
+    p.add_argument("--config", type=Path, help="a JSON file with {model: {...}, train: {...}} overrides")
+    p.add_argument("--cell", choices=["rnn", "gru", "lstm"])
+    p.add_argument("--attention", choices=["none", "dot", "general", "concat", "additive"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--data", help="path of the eng-fra TSV file (default ../shared/data/eng-fra.tsv)")
+    p.add_argument("--out", type=Path, help="checkpoint path (default: checkpoints/<name>)")
+
+    p = sub.add_parser("evaluate", help="metrics on the model's task test split")
+    p.add_argument("--model", required=True)
+    p.add_argument("--split", default="all", help="test, test_long (toy tasks) or all")
+    p.add_argument("--limit", type=int, help="only the first N examples")
+    p.add_argument("--data", help="path of the eng-fra TSV file")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("build-zoo", help="train every missing pretrained model (resumable)")
+    p.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    p.add_argument("--model", action="append", help="only these model names (repeatable)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--force", action="store_true", help="retrain even if the checkpoint is current")
+    p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
+
+    p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--repeats", type=int, default=20)
+    return parser
+
+
+def attention_table(trace) -> str:
+    """The attention matrix as aligned text: one row per output token, one column per source token."""
+    if trace.attention is None:
+        return "(attention none: one fixed context vector, no alignment)"
+    src = [repr(t)[1:-1] if t.strip() else "␣" for t in trace.source_tokens]
+    width = max(5, *(len(t) for t in src))
+    label = max(len(t) for t in trace.output_tokens)
+    lines = [" " * label + " " + " ".join(t.rjust(width) for t in src)]
+    for token, row in zip(trace.output_tokens, trace.attention, strict=True):
+        lines.append(token.ljust(label) + " " + " ".join(f"{w:.2f}".rjust(width) for w in row))
+    return "\n".join(lines)
+
+
+def _translate(args) -> int:
+    from .decoding import decode
+    from .registry import load_model
+
+    model = load_model(args.model)
+    options: dict = {}
+    mode = MODES[args.mode]
+    if mode == "beam":
+        options["beam_size"] = args.beam_size
+    if mode == "sample":
+        options.update(temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    if mode == "forced_prefix":
+        if not args.prefix:
+            raise SystemExit("error: forced-prefix mode needs --prefix.")
+        options["prefix"] = args.prefix
+    if args.reference is not None:
+        options["reference"] = args.reference
+    if args.input_file is not None:
+        for line in args.input_file.read_text(encoding="utf-8").splitlines():
+            print(decode(model, line, mode, **options).output_text if line.strip() else "")
+        return 0
+    if args.text is None:
+        raise SystemExit("error: give a sentence to translate, or --input-file.")
+    trace = decode(model, args.text, mode, **options)
+    if args.json:
+        print(trace.to_json())
+        return 0
+    print(trace.output_text)
+    if trace.unknown_source_tokens:
+        unknown = ", ".join(repr(trace.source_tokens[i]) for i in trace.unknown_source_tokens)
+        print(f"note: the model never saw {unknown}", file=sys.stderr)
+    print()
+    print(attention_table(trace))
+    if trace.beam:
+        print("\nn-best:")
+        for hyp in trace.beam["nbest"]:
+            print(f"  {hyp['score']:8.3f}  {hyp['text']}")
+    return 0
+
+
+def _train(args) -> int:
+    from .checkpoint import save_checkpoint
+    from .config import ModelConfig, TrainConfig
+    from .evaluate import evaluate_model
+    from .tasks import get_task
+    from .train import train
+
+    task = get_task(args.task, args.data)
+    overrides = json.loads(args.config.read_text()) if args.config else {}
+    model_fields = {**task.model_defaults, **overrides.get("model", {}), "task": task.name}
+    for key in ("cell", "attention"):
+        if getattr(args, key):
+            model_fields[key] = getattr(args, key)
+    train_fields = {**task.train_defaults, **overrides.get("train", {}), "device": args.device}
+    if args.epochs:
+        train_fields["epochs"] = args.epochs
+    if args.max_steps:
+        train_fields["max_steps"] = args.max_steps
+    model_config, train_config = ModelConfig.from_dict(model_fields), TrainConfig.from_dict(train_fields)
+    bar = _progress_bar(model_config.name)
+    result = train(model_config, train_config, task.pairs("train"), task.pairs("valid"), on_step=bar.update,
+                   on_epoch=lambda r: bar.write(f"epoch {r.epoch}: train {r.train_loss:.3f} "
+                                                f"valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f}"))  # fmt: skip
+    bar.close()
+    metrics = evaluate_model(result.model.cpu(), split="all", data_path=args.data)
+    out = args.out or Path("checkpoints") / model_config.name
+    extra = {"training": {"seconds": round(result.seconds, 1), "epochs": len(result.history), "steps": result.steps}}
+    save_checkpoint(result.model, out, train_config, metrics, task.provenance, extra)
+    print(f"wrote {out}.safetensors and {out}.json; test: {json.dumps(metrics['test'])}")
+    return 0
+
+
+class _progress_bar:
+    """A tqdm bar over optimizer steps (plain lines when tqdm is unavailable)."""
+
+    def __init__(self, label: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=label, unit="step", dynamic_ncols=True)
+
+    def update(self, progress) -> None:
+        self.bar.total = progress.total_steps
+        self.bar.n = progress.step
+        self.bar.set_postfix(epoch=progress.epoch, loss=f"{progress.loss:.3f}", refresh=False)
+        self.bar.refresh()
+
+    def write(self, text: str) -> None:
+        self.bar.write(text)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        if args.command == "list-models":
+            from .registry import list_models
+
+            models = list_models()
+            if args.json:
+                print(json.dumps(models, indent=1))
+            elif not models:
+                print("No pretrained models are installed.")
+            for name, entry in models.items() if not args.json else ():
+                test = entry.get("metrics", {}).get("test", {})
+                score = ", ".join(f"{k} {test[k]:.3f}" for k in ("bleu", "exact_match", "aer") if k in test)
+                print(f"{name:28s} {entry.get('parameters', 0):>9,d} params  {score}")
+            return 0
+        if args.command == "translate":
+            return _translate(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "evaluate":
+            from .evaluate import evaluate_model
+            from .registry import load_model
+
+            result = evaluate_model(load_model(args.model), args.split, args.limit, args.data)
+            print(json.dumps(result, indent=None if args.json else 1))
+            return 0
+        if args.command == "build-zoo":
+            from .zoo import build
+
+            build(args.task, args.model, args.out, args.device, args.force)
+            return 0
+        if args.command == "bench":
+            from .bench import run_all
+
+            figures = run_all(repeats=args.repeats)
+            print(json.dumps(figures, indent=None if args.json else 1))
+            return 0
+    except Seq2SeqVizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2

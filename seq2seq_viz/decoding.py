@@ -1,0 +1,440 @@
+"""Decoding strategies, outside the model: each takes a model and a sentence and returns a Trace.
+
+greedy           free-running: the argmax is fed back
+sample           free-running: a token drawn from softmax(logits / temperature), optionally from the top k only
+forced_prefix    the first k outputs are fixed by the user, then free-running (the "what if" intervention)
+teacher_forced   the gold token is fed at every step; records the argmax, p(gold) and the loss
+beam_search      K hypotheses, length-normalized; records the tree of expansions and the n-best list
+
+The explicit cells run, every named tensor of every step is kept, and all are converted to numpy once at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .decoder import StepRecord
+from .encoder import Encoded
+from .errors import InputError
+from .model import Seq2Seq
+from .text import detokenize, tokenize
+from .trace import Step, Trace
+from .vocab import BOS, BOS_ID, EOS, EOS_ID, SPECIALS
+
+TOPK = 10  # alternatives recorded per step
+DECIMALS = 6  # floats in a Trace are rounded to this many decimals (JSON stays compact)
+
+# choose(t, logits) -> (output id, id fed at the next step, whether the output was forced, stop after this step)
+Policy = Callable[[int, Tensor], tuple[int, int, bool, bool]]
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str
+    tokens: list[str]  # with the appended <eos>
+    ids: Tensor  # (1, S)
+    unknown: list[int]
+
+
+def prepare_source(model: Seq2Seq, text: str) -> Source:
+    """Tokenize as the model was trained, append <eos>, map to ids; unknown tokens are reported by position."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("The input is empty: type a sentence first.")
+    cfg = model.config
+    tokens = tokenize(text, cfg.level, cfg.lowercase)
+    if not tokens:
+        raise InputError("The input has nothing the model can read after normalization.")
+    if len(tokens) > cfg.max_source_len:
+        unit = "characters" if cfg.level == "char" else "words and punctuation marks"
+        raise InputError(
+            f"The input has {len(tokens)} {unit}; this model reads at most {cfg.max_source_len}. Please shorten it."
+        )
+    tokens = tokens + [EOS]
+    ids, unknown = model.source_vocab.encode(tokens)
+    return Source(text, tokens, torch.tensor([ids], device=model.device), unknown)
+
+
+def target_ids(model: Seq2Seq, text: str, what: str) -> tuple[list[str], list[int], list[int]]:
+    """Tokenize a reference or prefix on the target side: (tokens, ids, unknown positions)."""
+    cfg = model.config
+    tokens = tokenize(text, cfg.level, cfg.lowercase)
+    if len(tokens) >= cfg.max_output_len:
+        raise InputError(f"The {what} has {len(tokens)} tokens; this model writes at most {cfg.max_output_len - 1}.")
+    ids, unknown = model.target_vocab.encode(tokens)
+    return tokens, ids, unknown
+
+
+def model_card(model: Seq2Seq) -> dict:
+    cfg = model.config
+    return {
+        "name": cfg.name,
+        "task": cfg.task,
+        "cell": cfg.cell,
+        "attention": cfg.attention,
+        "style": cfg.decoder_style,
+        "input_feeding": cfg.input_feeding,
+        "fixed_context": cfg.fixed_context if cfg.attention == "none" else None,
+        "hidden_size": cfg.hidden_size,
+        "embedding_size": cfg.embedding_size,
+        "layers": cfg.layers,
+        "bidirectional": cfg.bidirectional,
+        "level": cfg.level,
+        "source_vocab_size": len(model.source_vocab),
+        "target_vocab_size": len(model.target_vocab),
+    }
+
+
+def _np(x: Tensor) -> np.ndarray:
+    return np.round(x.detach().float().cpu().numpy(), DECIMALS)
+
+
+def _lists(x: Tensor | None) -> list | None:
+    return None if x is None else _np(x).tolist()
+
+
+@torch.no_grad()
+def _run(model: Seq2Seq, source: Source, policy: Policy, max_steps: int, record: bool = True):
+    """The decode loop shared by every strategy. Returns (output ids, input ids, forced flags, records, encoded)."""
+    encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]), explicit=record)
+    state = model.decoder.initial_state(encoded)
+    y_prev = torch.tensor([BOS_ID], device=model.device)
+    outputs, inputs, forced, records = [], [], [], []
+    for t in range(max_steps):
+        logits, state, rec = model.decoder.step(y_prev, state, encoded, key_side, explicit=record)
+        out_id, next_id, was_forced, stop = policy(t, logits)
+        inputs.append(int(y_prev))
+        outputs.append(out_id)
+        forced.append(was_forced)
+        if record:
+            records.append(rec)
+        if stop:
+            break
+        y_prev = torch.tensor([next_id], device=model.device)
+    return outputs, inputs, forced, records, encoded
+
+
+def _stack(records: Sequence[StepRecord], name: str) -> np.ndarray | None:
+    values = [getattr(r, name) for r in records]
+    if values[0] is None:
+        return None
+    return _np(torch.stack(values))  # (T, ...) one conversion per field
+
+
+def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None) -> dict[str, list[int]]:
+    shapes = {"encoder_states": list(encoded.states.shape)}
+    if key_side_shape is not None:
+        shapes["key_side"] = key_side_shape
+    for name in ("embedded", "rnn_input", "query", "state", "cell", "energies", "weights", "context", "attentional"):
+        value = getattr(rec, name)
+        if value is not None:
+            shapes[name] = list(value.shape)
+    for gate, value in rec.gates.items():
+        shapes[f"gate_{gate}"] = list(value.shape)
+    shapes["logits"] = list(rec.logits.shape)
+    shapes["probs"] = list(rec.logits.shape)  # softmax keeps the shape
+    return shapes
+
+
+def _encoder_view(model: Seq2Seq, encoded: Encoded) -> dict:
+    top = encoded.layers[-1]
+    initial = encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial
+    return {
+        "states": _np(top.outputs[0]).tolist(),  # (S, H)
+        "gates": {name: _np(v[0]).tolist() for name, v in top.gates.items()},
+        "cells": _lists(top.cells[0]) if top.cells is not None else None,
+        "layers": [_np(layer.outputs[0]).tolist() for layer in encoded.layers],
+        "initial_state": _np(initial[:, 0]).tolist(),  # (L, H) s_0 of each decoder layer
+        "context": _np(encoded.summary[0]).tolist(),  # the fixed context vector c
+    }
+
+
+def _build_trace(
+    model: Seq2Seq,
+    source: Source,
+    mode: str,
+    run: tuple,
+    options: dict,
+    reference: str | None,
+    beam: dict | None = None,
+) -> Trace:
+    outputs, inputs, forced, records, encoded = run
+    vocab = model.target_vocab
+    logits = torch.cat([r.logits for r in records])  # (T, V)
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    top_lp, top_ids = log_probs.topk(min(TOPK, log_probs.shape[-1]), dim=-1)  # (T, K)
+    top_p, top_ids = _np(top_lp.exp()), top_ids.cpu().numpy()
+    chosen_p = _np(log_probs[torch.arange(len(outputs)), torch.tensor(outputs)].exp())
+
+    ref_tokens = gold_ids = None
+    unknown_ref: list[int] = []
+    if reference is not None:
+        ref_tokens, gold_ids, unknown_ref = target_ids(model, reference, "reference")
+        ref_tokens, gold_ids = ref_tokens + [EOS], gold_ids + [EOS_ID]
+        n = min(len(gold_ids), len(outputs))
+        gold_lp = log_probs[torch.arange(n), torch.tensor(gold_ids[:n])]
+        gold_p, gold_loss = _np(gold_lp.exp()), _np(-gold_lp)
+
+    fields = {n: _stack(records, n) for n in ("energies", "weights", "context", "query", "state", "cell", "attentional")}
+    layer_states = _np(torch.stack([r.layer_states[:, 0] for r in records]))  # (T, L, H)
+    gates = {g: _np(torch.stack([r.gates[g][0] for r in records])) for g in records[0].gates}
+    key_side = model.decoder.key_side(encoded)
+    key_shape = list(key_side.shape) if key_side is not None and model.config.attention != "dot" else None
+
+    steps = []
+    for t, rec in enumerate(records):
+        has_gold = gold_ids is not None and t < len(gold_ids)
+        steps.append(
+            Step(
+                t=t,
+                input_token=vocab.tokens[inputs[t]],
+                output_token=vocab.tokens[outputs[t]],
+                output_prob=float(chosen_p[t]),
+                forced=forced[t],
+                topk=[(vocab.tokens[i], float(p)) for i, p in zip(top_ids[t], top_p[t], strict=True)],
+                energies=None if fields["energies"] is None else fields["energies"][t, 0].tolist(),
+                weights=None if fields["weights"] is None else fields["weights"][t, 0].tolist(),
+                context=None if fields["context"] is None else fields["context"][t, 0].tolist(),
+                query=None if fields["query"] is None else fields["query"][t, 0].tolist(),
+                state=fields["state"][t, 0].tolist(),
+                cell=None if fields["cell"] is None else fields["cell"][t, 0].tolist(),
+                layer_states=layer_states[t].tolist(),
+                gates={g: v[t].tolist() for g, v in gates.items()},
+                attentional=fields["attentional"][t, 0].tolist(),
+                gold_token=ref_tokens[t] if has_gold else None,
+                gold_prob=float(gold_p[t]) if has_gold else None,
+                loss=float(gold_loss[t]) if has_gold else None,
+                shapes=_shapes(rec, encoded, key_shape),
+            )
+        )
+    output_tokens = [vocab.tokens[i] for i in outputs]
+    words = [tok for tok in output_tokens if tok not in SPECIALS]
+    return Trace(
+        model=model_card(model),
+        mode=mode,
+        source_text=source.text,
+        source_tokens=source.tokens,
+        unknown_source_tokens=source.unknown,
+        output_tokens=output_tokens,
+        output_text=detokenize(words, model.config.level),
+        attention=None if fields["weights"] is None else fields["weights"][:, 0].tolist(),
+        steps=steps,
+        encoder=_encoder_view(model, encoded),
+        options=options,
+        reference=reference,
+        reference_tokens=ref_tokens,
+        unknown_reference_tokens=unknown_ref,
+        truncated=outputs[-1] != EOS_ID,
+        beam=beam,
+    )
+
+
+def _argmax(logits: Tensor) -> int:
+    return int(logits[0].argmax())
+
+
+def greedy(model: Seq2Seq, text: str, reference: str | None = None, max_len: int | None = None) -> Trace:
+    """Free-running: y_t = argmax p(y_t | y_<t, x), fed back as the next input."""
+    source = prepare_source(model, text)
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        y = _argmax(logits)
+        return y, y, False, y == EOS_ID
+
+    run = _run(model, source, choose, _cap(model, max_len))
+    return _build_trace(model, source, "greedy", run, {}, reference)
+
+
+def greedy_tokens(model: Seq2Seq, text: str, max_len: int | None = None) -> list[str]:
+    """The same decode as greedy(), recording nothing (the untraced baseline of the tracing benchmark)."""
+    source = prepare_source(model, text)
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        y = _argmax(logits)
+        return y, y, False, y == EOS_ID
+
+    outputs = _run(model, source, choose, _cap(model, max_len), record=False)[0]
+    return model.target_vocab.decode(outputs)
+
+
+def forced_prefix(
+    model: Seq2Seq, text: str, prefix: str | Sequence[str], reference: str | None = None, max_len: int | None = None
+) -> Trace:
+    """The first outputs are fixed to the prefix (a string, or a list of target tokens); then free-running."""
+    source = prepare_source(model, text)
+    if isinstance(prefix, str):
+        tokens, ids, unknown = target_ids(model, prefix, "forced prefix")
+    else:
+        tokens = list(prefix)
+        ids, unknown = model.target_vocab.encode(tokens)
+    if unknown:
+        raise InputError(f"The model cannot write {tokens[unknown[0]]!r}: it is not in its output vocabulary.")
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        y = ids[t] if t < len(ids) else _argmax(logits)
+        return y, y, t < len(ids), y == EOS_ID
+
+    run = _run(model, source, choose, _cap(model, max_len, len(ids) + 1))
+    return _build_trace(model, source, "forced_prefix", run, {"prefix": tokens}, reference)
+
+
+def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
+    """Teacher forcing: step t reads the gold y_{t-1}; the output recorded is the model's argmax."""
+    source = prepare_source(model, text)
+    if not isinstance(reference, str) or not reference.strip():
+        raise InputError("Teacher forcing needs a reference translation: type one.")
+    _, gold, _ = target_ids(model, reference, "reference")
+    gold = gold + [EOS_ID]
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        return _argmax(logits), gold[t], False, gold[t] == EOS_ID
+
+    run = _run(model, source, choose, len(gold))
+    return _build_trace(model, source, "teacher_forced", run, {}, reference)
+
+
+def sample(
+    model: Seq2Seq,
+    text: str,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    reference: str | None = None,
+    max_len: int | None = None,
+) -> Trace:
+    """y_t ~ softmax(logits / temperature), restricted to the top_k tokens when given; seeded, so repeatable."""
+    if not 0.05 <= temperature <= 10:
+        raise InputError("The temperature must be between 0.05 and 10.")
+    source = prepare_source(model, text)
+    generator = torch.Generator().manual_seed(seed)
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        scaled = logits[0].float().cpu() / temperature
+        if top_k:
+            kth = scaled.topk(min(top_k, scaled.numel())).values[-1]
+            scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+        y = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=generator))
+        return y, y, False, y == EOS_ID
+
+    run = _run(model, source, choose, _cap(model, max_len))
+    options = {"temperature": temperature, "top_k": top_k, "seed": seed}
+    return _build_trace(model, source, "sample", run, options, reference)
+
+
+def _cap(model: Seq2Seq, max_len: int | None, at_least: int = 1) -> int:
+    cap = model.config.max_output_len if max_len is None else min(max_len, model.config.max_output_len)
+    return max(cap, at_least)
+
+
+@torch.no_grad()
+def beam_search(
+    model: Seq2Seq,
+    text: str,
+    beam_size: int = 5,
+    length_penalty: float = 1.0,
+    reference: str | None = None,
+    max_len: int | None = None,
+) -> Trace:
+    """Keep the K best partial hypotheses by cumulative log-probability.
+
+    At each step every live hypothesis proposes its K best next tokens; the K best non-final candidates stay
+    live, and candidates ending in <eos> that rank within the top K are finished. Stops when K are finished.
+    Final ranking: score = log p(y) / |y|^length_penalty. The Trace's steps are the best hypothesis re-run
+    (forced) through the traced decoder; beam["nodes"] is the whole tree of expansions.
+    """
+    if not 1 <= beam_size <= 16:
+        raise InputError("The beam width must be between 1 and 16.")
+    source = prepare_source(model, text)
+    cap = _cap(model, max_len)
+    encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]))
+    state = model.decoder.initial_state(encoded)
+    nodes = [{"id": 0, "parent": None, "t": -1, "token": BOS, "logprob": 0.0, "cumulative": 0.0, "score": 0.0,
+              "finished": False, "kept": True}]  # fmt: skip
+    live = [(0, [], 0.0)]  # (node id, token ids, cumulative log-prob)
+    finished: list[tuple[int, list[int], float]] = []
+    for t in range(cap):
+        rows = len(live)
+        expanded = _expand(encoded, rows)
+        keys = key_side.expand(rows, -1, -1) if key_side is not None else None
+        y_prev = torch.tensor([ids[-1] if ids else BOS_ID for _, ids, _ in live], device=model.device)
+        logits, new_state, _ = model.decoder.step(y_prev, state, expanded, keys, explicit=False)
+        log_probs = torch.log_softmax(logits.float(), dim=-1)  # (n, V)
+        top_lp, top_ids = log_probs.topk(min(beam_size, log_probs.shape[-1]), dim=-1)  # (n, K)
+        candidates = []
+        for row, (node_id, ids, cum) in enumerate(live):
+            for lp, tok in zip(top_lp[row].tolist(), top_ids[row].tolist(), strict=True):
+                candidates.append((cum + lp, lp, row, node_id, ids + [tok]))
+        candidates.sort(key=lambda c: -c[0])
+        survivors, new_live = [], []
+        for rank, (cum, lp, row, parent, ids) in enumerate(candidates):
+            is_eos = ids[-1] == EOS_ID
+            kept = (is_eos and rank < beam_size) or (not is_eos and len(new_live) < beam_size)
+            node = {"id": len(nodes), "parent": parent, "t": t, "token": model.target_vocab.tokens[ids[-1]],
+                    "logprob": round(lp, DECIMALS), "cumulative": round(cum, DECIMALS),
+                    "score": round(cum / len(ids) ** length_penalty, DECIMALS), "finished": is_eos, "kept": kept}  # fmt: skip
+            nodes.append(node)
+            if kept and is_eos:
+                finished.append((node["id"], ids, cum))
+            elif kept:
+                new_live.append((node["id"], ids, cum))
+                survivors.append(row)
+        if len(finished) >= beam_size or not new_live:
+            break
+        live = new_live
+        index = torch.tensor(survivors, device=model.device)
+        state = type(state)([_select(s, index) for s in new_state.layers], _select(new_state.feed, index))
+    pool = finished or live  # nothing finished within the cap: the live hypotheses, marked truncated
+    ranked = sorted(pool, key=lambda h: -h[2] / len(h[1]) ** length_penalty)
+    nbest = [
+        {"node": nid, "tokens": model.target_vocab.decode(ids), "logprob": round(cum, DECIMALS),
+         "score": round(cum / len(ids) ** length_penalty, DECIMALS),
+         "text": detokenize([tok for tok in model.target_vocab.decode(ids) if tok not in SPECIALS], model.config.level)}
+        for nid, ids, cum in ranked
+    ]  # fmt: skip
+    best = ranked[0][1]
+
+    def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
+        return best[t], best[t], True, t == len(best) - 1
+
+    run = _run(model, source, choose, len(best))
+    options = {"beam_size": beam_size, "length_penalty": length_penalty}
+    return _build_trace(model, source, "beam", run, options, reference, beam={"nodes": nodes, "nbest": nbest})
+
+
+def _expand(encoded: Encoded, rows: int) -> Encoded:
+    """The single source's encoding repeated for `rows` hypotheses."""
+    return Encoded(
+        states=encoded.states.expand(rows, -1, -1),
+        mask=encoded.mask.expand(rows, -1),
+        initial=encoded.initial,
+        summary=encoded.summary.expand(rows, -1),
+        embedded=encoded.embedded,
+        layers=None,
+    )
+
+
+def _select(state, index: Tensor):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.index_select(0, index) for s in state)
+    return state.index_select(0, index)
+
+
+def decode(model: Seq2Seq, text: str, mode: str = "greedy", **options) -> Trace:
+    """Dispatch by mode name: greedy, beam, sample, teacher_forced, forced_prefix."""
+    strategies = {
+        "greedy": greedy,
+        "beam": beam_search,
+        "sample": sample,
+        "teacher_forced": teacher_forced,
+        "forced_prefix": forced_prefix,
+    }
+    if mode not in strategies:
+        raise InputError(f"Unknown decoding mode {mode!r}; choose one of {', '.join(strategies)}.")
+    return strategies[mode](model, text, **options)

@@ -1,0 +1,110 @@
+"""Test-set metrics of a model on its task: batched greedy decoding and teacher-forced attention for AER."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from . import metrics
+from .decoder import DecoderState
+from .errors import InputError
+from .model import Seq2Seq
+from .tasks import Example, Task, get_task
+from .text import detokenize
+from .train import make_batch
+from .vocab import BOS_ID, EOS_ID, SPECIALS
+
+TOY_LENGTH_BUCKETS = ((3, 6), (7, 9), (10, 12), (13, 16), (17, 20))
+
+
+@torch.no_grad()
+def greedy_batch(model: Seq2Seq, sources: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
+    """Free-running greedy outputs (without <eos>) for many tokenized sources at once, on the fused path."""
+    model.eval()
+    outputs: list[list[str]] = []
+    for start in range(0, len(sources), batch_size):
+        chunk = sources[start : start + batch_size]
+        batch = make_batch([(s, []) for s in chunk], model.source_vocab, model.target_vocab)
+        src = batch.src.to(model.device)
+        encoded, key_side = model.encode(src, batch.lengths)
+        state: DecoderState = model.decoder.initial_state(encoded)
+        y_prev = torch.full((len(chunk),), BOS_ID, device=model.device)
+        done = torch.zeros(len(chunk), dtype=torch.bool, device=model.device)
+        ids = []
+        for _ in range(model.config.max_output_len):
+            logits, state, _ = model.decoder.step(y_prev, state, encoded, key_side, explicit=False)
+            y_prev = logits.argmax(-1)
+            ids.append(y_prev)
+            done |= y_prev == EOS_ID
+            if bool(done.all()):
+                break
+        for row in torch.stack(ids, dim=1).tolist():
+            row = row[: row.index(EOS_ID)] if EOS_ID in row else row
+            outputs.append(model.target_vocab.decode(row))
+    return outputs
+
+
+@torch.no_grad()
+def teacher_forced_argmax_attention(
+    model: Seq2Seq, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], batch_size: int = 256
+) -> list[list[int]]:
+    """For each pair, the source position of maximal attention at each gold target token (gold prefix fed)."""
+    model.eval()
+    result: list[list[int]] = []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        batch = make_batch(chunk, model.source_vocab, model.target_vocab).to(model.device)
+        encoded, key_side = model.encode(batch.src, batch.lengths)
+        state = model.decoder.initial_state(encoded)
+        argmaxes = []
+        for t in range(batch.y_in.shape[1]):
+            _, state, record = model.decoder.step(batch.y_in[:, t], state, encoded, key_side, explicit=False)
+            argmaxes.append(record.weights.argmax(-1))  # (B,)
+        table = torch.stack(argmaxes, dim=1).tolist()  # (B, T)
+        result += [row[: len(tgt)] for row, (_, tgt) in zip(table, chunk, strict=True)]
+    return result
+
+
+def source_length(task: Task, tokens: Sequence[str]) -> int:
+    """Length for bucketing: characters for char tasks, words (punctuation not counted) for word tasks."""
+    return len(tokens) if task.level == "char" else sum(any(c.isalnum() for c in t) for t in tokens)
+
+
+def _texts(model: Seq2Seq, token_lists: Sequence[Sequence[str]]) -> list[str]:
+    return [detokenize([t for t in toks if t not in SPECIALS], model.config.level) for toks in token_lists]
+
+
+def evaluate_examples(model: Seq2Seq, task: Task, examples: Sequence[Example]) -> dict[str, Any]:
+    """Metrics on a list of examples: BLEU for word tasks; exact match, char accuracy, AER for the others."""
+    sources = [task.tokens(e.source) for e in examples]
+    hyps = _texts(model, greedy_batch(model, sources))
+    refs = [list(e.all_references) for e in examples]
+    refs_norm = [[detokenize(task.tokens(r), task.level) for r in rs] for rs in refs]
+    lengths = [source_length(task, s) for s in sources]
+    result: dict[str, Any] = {"examples": len(examples), "exact_match": metrics.exact_match(hyps, refs_norm)}
+    if task.level == "word":
+        result["bleu"] = metrics.bleu(hyps, refs_norm)
+        result["bleu_by_length"] = metrics.bleu_by_length(lengths, hyps, refs_norm)
+    else:
+        result["char_accuracy"] = metrics.char_accuracy(hyps, [r[0] for r in refs_norm])
+        matches = [float(metrics.exact_match([h], [r])) for h, r in zip(hyps, refs_norm, strict=True)]
+        result["exact_match_by_length"] = metrics.by_length(lengths, matches, TOY_LENGTH_BUCKETS)
+        aligned = [e for e in examples if e.alignment is not None]
+        if model.config.attention != "none" and aligned:
+            pairs = [(task.tokens(e.source), task.tokens(e.target)) for e in aligned]
+            predicted = teacher_forced_argmax_attention(model, pairs)
+            result["aer"] = metrics.corpus_aer(predicted, [e.alignment for e in aligned])
+    return result
+
+
+def evaluate_model(model: Seq2Seq, split: str = "test", limit: int | None = None, data_path: str | None = None):
+    """Metrics of a model on its own task's test split (and its extra test splits, e.g. long inputs)."""
+    task = get_task(model.config.task, data_path)
+    splits = {"test": task.test, **{f"test_{k}": v for k, v in task.extra_tests.items()}}
+    if split != "all":
+        if split not in splits:
+            raise InputError(f"Task {task.name!r} has no split {split!r}; choose all, {', '.join(splits)}.")
+        splits = {split: splits[split]}
+    return {name: evaluate_examples(model, task, list(ex[:limit] if limit else ex)) for name, ex in splits.items()}

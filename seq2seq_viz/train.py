@@ -1,0 +1,210 @@
+"""Training by maximum likelihood: batched with masks, Adam, clipping, teacher forcing, early stopping, callbacks."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .config import ModelConfig, TrainConfig
+from .errors import ConfigError
+from .model import Seq2Seq
+from .vocab import BOS_ID, EOS, EOS_ID, PAD_ID, Vocab
+
+Pair = tuple[Sequence[str], Sequence[str]]  # tokenized (source, target), no specials
+
+
+@dataclass(frozen=True)
+class Batch:
+    src: Tensor  # (B, S) source ids with <eos>, padded
+    lengths: Tensor  # (B,)
+    y_in: Tensor  # (B, T) <bos> + target, padded
+    y_out: Tensor  # (B, T) target + <eos>, padded
+
+    @property
+    def target_tokens(self) -> int:
+        return int((self.y_out != PAD_ID).sum())
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.src.to(device), self.lengths, self.y_in.to(device), self.y_out.to(device))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every optimizer step."""
+
+    epoch: int
+    step: int  # optimizer steps so far
+    total_steps: int  # planned steps (epochs × batches, or max_steps)
+    loss: float  # this batch's mean token loss
+    tokens_per_second: float
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    train_loss: float
+    valid_loss: float
+    valid_accuracy: float  # teacher-forced next-token accuracy on the validation pairs
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    model: Seq2Seq  # the weights of the best validation epoch, in eval mode
+    history: list[EpochReport] = field(default_factory=list)
+    best_epoch: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("CUDA was asked for, but no CUDA device is available here; use --device cpu.")
+    return torch.device(name)
+
+
+def build_vocabs(pairs: Sequence[Pair], min_freq: int = 1, max_size: int | None = None) -> tuple[Vocab, Vocab]:
+    return (
+        Vocab.build((s for s, _ in pairs), min_freq, max_size),
+        Vocab.build((t for _, t in pairs), min_freq, max_size),
+    )
+
+
+def make_batch(pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab) -> Batch:
+    """Pad a list of tokenized pairs into id tensors (<eos> ends each source, <bos>/<eos> frame each target)."""
+    srcs = [source_vocab.encode(list(s) + [EOS])[0] for s, _ in pairs]
+    tgts = [target_vocab.encode(list(t))[0] for _, t in pairs]
+    src = torch.full((len(pairs), max(map(len, srcs))), PAD_ID, dtype=torch.long)
+    y_in = torch.full((len(pairs), max(map(len, tgts)) + 1), PAD_ID, dtype=torch.long)
+    y_out = y_in.clone()
+    for i, (s, t) in enumerate(zip(srcs, tgts, strict=True)):
+        src[i, : len(s)] = torch.tensor(s)
+        y_in[i, : len(t) + 1] = torch.tensor([BOS_ID, *t])
+        y_out[i, : len(t) + 1] = torch.tensor([*t, EOS_ID])
+    return Batch(src, torch.tensor([len(s) for s in srcs]), y_in, y_out)
+
+
+def batches(
+    pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab, size: int, generator: torch.Generator | None
+) -> list[Batch]:
+    """Shuffled (when a generator is given) batches; pairs of similar length share a batch to waste less padding."""
+    order = torch.randperm(len(pairs), generator=generator).tolist() if generator is not None else range(len(pairs))
+    order = list(order)
+    chunk = size * 50  # sort by length within chunks of 50 batches, then shuffle the batches
+    grouped = []
+    for start in range(0, len(order), chunk):
+        block = sorted(order[start : start + chunk], key=lambda i: len(pairs[i][0]))
+        grouped += [block[i : i + size] for i in range(0, len(block), size)]
+    if generator is not None:
+        grouped = [grouped[i] for i in torch.randperm(len(grouped), generator=generator).tolist()]
+    return [make_batch([pairs[i] for i in idx], source_vocab, target_vocab) for idx in grouped]
+
+
+def sequence_loss(logits: Tensor, y_out: Tensor) -> Tensor:
+    """Mean negative log-likelihood per real target token: −(1/N) Σ log p(y_t | y_<t, x)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_out.reshape(-1), ignore_index=PAD_ID)
+
+
+@torch.no_grad()
+def evaluate_loss(model: Seq2Seq, data: Sequence[Batch], device: torch.device) -> tuple[float, float]:
+    """Teacher-forced (loss per token, next-token accuracy) over batches."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    for batch in data:
+        batch = batch.to(device)
+        logits = model(batch.src, batch.lengths, batch.y_in)
+        real = batch.y_out != PAD_ID
+        n = int(real.sum())
+        total_loss += float(sequence_loss(logits, batch.y_out)) * n
+        correct += int(((logits.argmax(-1) == batch.y_out) & real).sum())
+        count += n
+    model.train(was_training)
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def train(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    train_pairs: Sequence[Pair],
+    valid_pairs: Sequence[Pair],
+    vocabs: tuple[Vocab, Vocab] | None = None,
+    on_step: Callable[[Progress], None] | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    on_snapshot: Callable[[int, Seq2Seq], None] | None = None,
+    snapshot_every: int = 0,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a fresh model. Same seed and data -> bit-identical weights on CPU.
+
+    on_snapshot(step, model) is called every snapshot_every steps (model in eval mode for the call), so a caller
+    can trace an example and watch the alignments form. should_stop() lets a UI stop training between steps.
+    """
+    if not train_pairs:
+        raise ConfigError("There are no training pairs.")
+    cfg = train_config
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    source_vocab, target_vocab = vocabs or build_vocabs(train_pairs, cfg.min_freq, cfg.max_vocab)
+    model = Seq2Seq(model_config, source_vocab, target_vocab).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    valid_batches = batches(valid_pairs, source_vocab, target_vocab, 256, None) if valid_pairs else []
+    steps_per_epoch = math.ceil(len(train_pairs) / cfg.batch_size)
+    total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or 1 << 62)
+    result = TrainResult(model)
+    best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
+    start = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        epoch_start, losses = time.perf_counter(), []
+        model.train()
+        for batch in batches(train_pairs, source_vocab, target_vocab, cfg.batch_size, generator):
+            tick = time.perf_counter()
+            batch = batch.to(device)
+            logits = model(batch.src, batch.lengths, batch.y_in, fast=cfg.fast,
+                           teacher_forcing=cfg.teacher_forcing, generator=generator)  # fmt: skip
+            loss = sequence_loss(logits, batch.y_out)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            optimizer.step()
+            step += 1
+            losses.append(loss.item())
+            if on_step:
+                on_step(Progress(epoch, step, total, losses[-1], batch.target_tokens / (time.perf_counter() - tick)))
+            if on_snapshot and snapshot_every and step % snapshot_every == 0:
+                model.eval()
+                on_snapshot(step, model)
+                model.train()
+            if step >= total or (should_stop and should_stop()):
+                break
+        valid_loss, valid_acc = evaluate_loss(model, valid_batches, device) if valid_batches else (math.nan, math.nan)
+        report = EpochReport(epoch, sum(losses) / len(losses), valid_loss, valid_acc, time.perf_counter() - epoch_start)
+        result.history.append(report)
+        if on_epoch:
+            on_epoch(report)
+        score = valid_loss if valid_batches else report.train_loss
+        if score < best_loss:
+            best_loss, best_state, bad_epochs, result.best_epoch = score, copy.deepcopy(model.state_dict()), 0, epoch
+        else:
+            bad_epochs += 1
+        if step >= total or (should_stop and should_stop()):
+            break
+        if bad_epochs >= cfg.patience:
+            result.stopped_early = True
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    result.steps, result.seconds = step, time.perf_counter() - start
+    model.eval()
+    return result

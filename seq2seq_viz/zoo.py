@@ -1,0 +1,134 @@
+"""The pretrained zoo: which models ship, with which shared hyperparameters, and the resumable builder.
+
+Every model of a task shares its task's hyperparameters (fair comparisons). A model whose checkpoint already
+matches its planned configs is skipped, so an interrupted build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import read_card, save_checkpoint
+from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
+from .errors import CheckpointError
+from .evaluate import evaluate_model
+from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
+from .tasks import get_task
+from .train import Progress, train
+
+TOY_VARIANTS = (("gru", "none"), ("gru", "general"), ("gru", "additive"))
+PLAN: dict[str, tuple[tuple[str, str], ...]] = {
+    "reverse": TOY_VARIANTS + (("lstm", "general"), ("rnn", "general")),
+    "sort": TOY_VARIANTS,
+    "copy": TOY_VARIANTS,
+    "dates": tuple(itertools.product(CELLS, ATTENTIONS)),
+    "eng-fra": tuple(itertools.product(CELLS, ATTENTIONS)),
+}
+ZOO_SEED = 0
+TEST_SAMPLE = 30  # test pairs copied into each card, so the app can offer them without the training data
+ZOO_DTYPE = "float16"  # halves pretrained/; the loader restores float32
+
+
+def planned(task_name: str, cell: str, attention: str, device: str = "auto") -> tuple[ModelConfig, TrainConfig]:
+    task = get_task(task_name)
+    model_config = ModelConfig(task=task_name, cell=cell, attention=attention, **task.model_defaults)
+    train_config = TrainConfig(seed=ZOO_SEED, device=device, **task.train_defaults)
+    return model_config, train_config
+
+
+def plan(tasks: list[str] | None = None) -> list[tuple[str, str, str]]:
+    return [(t, c, a) for t in (tasks or list(PLAN)) for c, a in PLAN[t]]
+
+
+def is_current(path: Path, model_config: ModelConfig, train_config: TrainConfig) -> bool:
+    """The checkpoint exists, is readable, and was trained with exactly these configs (device aside)."""
+    try:
+        card = read_card(path)
+    except CheckpointError:
+        return False
+    planned_train = {k: v for k, v in train_config.to_dict().items() if k != "device"}
+    stored_train = {k: v for k, v in (card.get("train_config") or {}).items() if k != "device"}
+    return card["config"] == model_config.to_dict() and stored_train == planned_train
+
+
+def build(
+    tasks: list[str] | None = None,
+    names: list[str] | None = None,
+    directory: Path | None = None,
+    device: str = "auto",
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    on_step: Callable[[Progress], None] | None = None,
+) -> list[str]:
+    """Train every planned model that is missing or stale, evaluate it, write it and update the manifest.
+
+    Returns the names trained. The manifest is rewritten after each model, so finished work is never lost.
+    """
+    directory = directory or pretrained_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    trained = []
+    for task_name, cell, attention in plan(tasks):
+        model_config, train_config = planned(task_name, cell, attention, device)
+        name = model_config.name
+        if names and name not in names:
+            continue
+        path = directory / name
+        if not force and is_current(path, model_config, train_config):
+            log(f"{name}: up to date, skipped")
+            _register(directory, read_card(path))
+            continue
+        task = get_task(task_name)
+        log(f"{name}: training on {len(task.train)} pairs ...")
+        start = time.perf_counter()
+        result = train(
+            model_config,
+            train_config,
+            task.pairs("train"),
+            task.pairs("valid"),
+            on_step=on_step,
+            on_epoch=lambda r, n=name: log(
+                f"{n}: epoch {r.epoch} train {r.train_loss:.3f} valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f} "
+                f"({r.seconds:.0f}s)"
+            ),
+        )
+        seconds = time.perf_counter() - start
+        extra = {
+            "training": {
+                "seconds": round(seconds, 1),
+                "epochs": len(result.history),
+                "best_epoch": result.best_epoch,
+                "steps": result.steps,
+                "stopped_early": result.stopped_early,
+                "device": str(next(result.model.parameters()).device),
+                "history": [vars(r) for r in result.history],
+            },
+            "task": {"name": task.name, "description": task.description, "train_pairs": len(task.train)},
+            "examples": list(task.examples),
+            "test_examples": [{"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]],
+        }
+        card = save_checkpoint(result.model.cpu(), path, train_config, {}, task.provenance, extra, dtype=ZOO_DTYPE)
+        # Metrics come from the checkpoint as shipped (float16 weights restored to float32), not the live model.
+        from .checkpoint import load_checkpoint
+
+        metrics = evaluate_model(load_checkpoint(path), split="all")
+        card = save_checkpoint(load_checkpoint(path), path, train_config, metrics, task.provenance, extra, ZOO_DTYPE)
+        _register(directory, card)
+        log(f"{name}: done in {seconds:.0f}s; test {_headline(metrics)}")
+        trained.append(name)
+    return trained
+
+
+def _register(directory: Path, card: dict[str, Any]) -> None:
+    models = list_models(directory)
+    models[card["name"]] = manifest_entry(card)
+    write_manifest(models, directory)
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    test = metrics.get("test", {})
+    keys = ("bleu", "exact_match", "aer")
+    return ", ".join(f"{k} {test[k]:.3f}" for k in keys if k in test)
