@@ -101,11 +101,12 @@ def _check_safetensors_header(path: Path, label: str) -> None:
         head = handle.read(9)
     if len(head) < 9:
         raise CheckpointError(f"Checkpoint {label!r}: the weights file is truncated.")
-    if head[:1] == b"\x80" or head[:2] == b"PK":
-        raise CheckpointError(f"Checkpoint {label!r}: the weights file is a pickle, which is never loaded.")
     (size,) = struct.unpack("<Q", head[:8])
-    if head[8:9] != b"{" or size > path.stat().st_size:
-        raise CheckpointError(f"Checkpoint {label!r}: the weights file is not a valid safetensors file.")
+    if head[8:9] == b"{" and 8 + size <= path.stat().st_size:
+        return
+    if head[:1] == b"\x80" or head[:2] == b"PK":  # pickle protocol 2+, or torch.save's zip of pickles
+        raise CheckpointError(f"Checkpoint {label!r}: the weights file is a pickle, which is never loaded.")
+    raise CheckpointError(f"Checkpoint {label!r}: the weights file is not a valid safetensors file.")
 
 
 def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device: str = "cpu") -> Seq2Seq:

@@ -97,6 +97,7 @@ class TrainConfig(_Serializable):
     clip: float = 1.0  # gradient norm clip
     teacher_forcing: float = 1.0  # probability of feeding the gold token at each step (1.0 allows the fast path)
     patience: int = 3  # epochs without validation improvement before stopping
+    lr_decay: float = 0.5  # the learning rate is multiplied by this after each epoch without improvement
     seed: int = 0  # seeds weights, shuffling and teacher-forcing coin flips
     device: str = "auto"  # auto (cuda when available), cpu, cuda, cuda:N
     fast: bool = True  # fused nn.RNN/GRU/LSTM where the decoder style allows
@@ -109,5 +110,6 @@ class TrainConfig(_Serializable):
             _check_range(name, getattr(self, name), 1, 1 << 20)
         _check_range("lr", self.lr, 1e-7, 10.0)
         _check_range("teacher_forcing", self.teacher_forcing, 0.0, 1.0)
+        _check_range("lr_decay", self.lr_decay, 0.01, 1.0)
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}.")

@@ -91,22 +91,34 @@ def model_card(model: Seq2Seq) -> dict:
 
 
 def _np(x: Tensor) -> np.ndarray:
-    return np.round(x.detach().float().cpu().numpy(), DECIMALS)
+    """One tensor -> float64 numpy rounded to DECIMALS (so JSON is compact and round-trips exactly)."""
+    return np.round(x.detach().cpu().double().numpy(), DECIMALS)
 
 
-def _lists(x: Tensor | None) -> list | None:
-    return None if x is None else _np(x).tolist()
+def _np_many(tensors: dict[str, Tensor | None]) -> dict[str, np.ndarray | None]:
+    """Many tensors -> numpy in a single conversion (one copy, one rounding), split back into views."""
+    present = {k: v for k, v in tensors.items() if v is not None}
+    flat = _np(torch.cat([v.reshape(-1) for v in present.values()])) if present else None
+    out: dict[str, np.ndarray | None] = dict.fromkeys(tensors)
+    offset = 0
+    for name, value in present.items():
+        out[name] = flat[offset : offset + value.numel()].reshape(value.shape)
+        offset += value.numel()
+    return out
 
 
 @torch.no_grad()
 def _run(model: Seq2Seq, source: Source, policy: Policy, max_steps: int, record: bool = True):
-    """The decode loop shared by every strategy. Returns (output ids, input ids, forced flags, records, encoded)."""
-    encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]), explicit=record)
+    """The decode loop shared by every strategy: explicit cells, every step's tensors kept when record is true.
+
+    Returns (output ids, input ids, forced flags, records, encoded).
+    """
+    encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]), explicit=True)
     state = model.decoder.initial_state(encoded)
     y_prev = torch.tensor([BOS_ID], device=model.device)
     outputs, inputs, forced, records = [], [], [], []
     for t in range(max_steps):
-        logits, state, rec = model.decoder.step(y_prev, state, encoded, key_side, explicit=record)
+        logits, state, rec = model.decoder.step(y_prev, state, encoded, key_side, explicit=True)
         out_id, next_id, was_forced, stop = policy(t, logits)
         inputs.append(int(y_prev))
         outputs.append(out_id)
@@ -119,11 +131,10 @@ def _run(model: Seq2Seq, source: Source, policy: Policy, max_steps: int, record:
     return outputs, inputs, forced, records, encoded
 
 
-def _stack(records: Sequence[StepRecord], name: str) -> np.ndarray | None:
+def _stack(records: Sequence[StepRecord], name: str) -> Tensor | None:
+    """One field of every step -> (T, ...) with the batch dimension dropped."""
     values = [getattr(r, name) for r in records]
-    if values[0] is None:
-        return None
-    return _np(torch.stack(values))  # (T, ...) one conversion per field
+    return None if values[0] is None else torch.cat(values)
 
 
 def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None) -> dict[str, list[int]]:
@@ -144,14 +155,18 @@ def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None)
 def _encoder_view(model: Seq2Seq, encoded: Encoded) -> dict:
     top = encoded.layers[-1]
     initial = encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial
-    return {
-        "states": _np(top.outputs[0]).tolist(),  # (S, H)
-        "gates": {name: _np(v[0]).tolist() for name, v in top.gates.items()},
-        "cells": _lists(top.cells[0]) if top.cells is not None else None,
-        "layers": [_np(layer.outputs[0]).tolist() for layer in encoded.layers],
-        "initial_state": _np(initial[:, 0]).tolist(),  # (L, H) s_0 of each decoder layer
-        "context": _np(encoded.summary[0]).tolist(),  # the fixed context vector c
-    }
+    arrays = _np_many(
+        {
+            "states": top.outputs[0],  # (S, H)
+            "cells": top.cells[0] if top.cells is not None else None,  # (S, H) LSTM cell states
+            "layers": torch.stack([layer.outputs[0] for layer in encoded.layers]),  # (L, S, H)
+            "initial_state": initial[:, 0],  # (L, H) s_0 of each decoder layer
+            "context": encoded.summary[0],  # (H,) the fixed context vector c
+            **{f"gate_{name}": v[0] for name, v in top.gates.items()},  # (S, H) each
+        }
+    )
+    gates = {name: arrays.pop(f"gate_{name}") for name in top.gates}
+    return {**arrays, "gates": gates}
 
 
 def _build_trace(
@@ -165,11 +180,12 @@ def _build_trace(
 ) -> Trace:
     outputs, inputs, forced, records, encoded = run
     vocab = model.target_vocab
-    logits = torch.cat([r.logits for r in records])  # (T, V)
-    log_probs = torch.log_softmax(logits.float(), dim=-1)
-    top_lp, top_ids = log_probs.topk(min(TOPK, log_probs.shape[-1]), dim=-1)  # (T, K)
-    top_p, top_ids = _np(top_lp.exp()), top_ids.cpu().numpy()
-    chosen_p = _np(log_probs[torch.arange(len(outputs)), torch.tensor(outputs)].exp())
+    logits = torch.cat([r.logits for r in records]).float()  # (T, V)
+    log_z = torch.logsumexp(logits, dim=-1, keepdim=True)  # (T, 1): log p = logit − log Z
+    top_logits, top_ids = logits.topk(min(TOPK, logits.shape[-1]), dim=-1)  # (T, K)
+    top_p, top_ids = _np((top_logits - log_z).exp()).tolist(), top_ids.tolist()
+    steps_range = torch.arange(len(outputs))
+    chosen_p = _np((logits[steps_range, torch.tensor(outputs)] - log_z[:, 0]).exp()).tolist()
 
     ref_tokens = gold_ids = None
     unknown_ref: list[int] = []
@@ -177,39 +193,50 @@ def _build_trace(
         ref_tokens, gold_ids, unknown_ref = target_ids(model, reference, "reference")
         ref_tokens, gold_ids = ref_tokens + [EOS], gold_ids + [EOS_ID]
         n = min(len(gold_ids), len(outputs))
-        gold_lp = log_probs[torch.arange(n), torch.tensor(gold_ids[:n])]
-        gold_p, gold_loss = _np(gold_lp.exp()), _np(-gold_lp)
+        gold_lp = logits[torch.arange(n), torch.tensor(gold_ids[:n])] - log_z[:n, 0]
+        gold_p, gold_loss = _np(gold_lp.exp()).tolist(), _np(-gold_lp).tolist()
 
-    fields = {n: _stack(records, n) for n in ("energies", "weights", "context", "query", "state", "cell", "attentional")}
-    layer_states = _np(torch.stack([r.layer_states[:, 0] for r in records]))  # (T, L, H)
-    gates = {g: _np(torch.stack([r.gates[g][0] for r in records])) for g in records[0].gates}
-    key_side = model.decoder.key_side(encoded)
-    key_shape = list(key_side.shape) if key_side is not None and model.config.attention != "dot" else None
+    names = ("energies", "weights", "context", "query", "state", "cell", "attentional")
+    fields = _np_many(
+        {
+            **{n: _stack(records, n) for n in names},  # (T, ...) or None
+            "layer_states": torch.stack([r.layer_states[:, 0] for r in records]),  # (T, L, H)
+            **{f"gate_{g}": torch.cat([r.gates[g] for r in records]) for g in records[0].gates},  # (T, H) each
+        }
+    )
+    layer_states = fields.pop("layer_states")
+    gates = {g: fields.pop(f"gate_{g}") for g in records[0].gates}
+    projects_keys = model.config.attention not in ("none", "dot")  # key_side() keeps the shape of H
+    key_shape = list(encoded.states.shape) if projects_keys else None
+    shapes = _shapes(records[0], encoded, key_shape)  # every step of one decode has the same shapes
+
+    def at(name: str, t: int) -> np.ndarray | None:
+        return None if fields[name] is None else fields[name][t]
 
     steps = []
-    for t, rec in enumerate(records):
+    for t in range(len(records)):
         has_gold = gold_ids is not None and t < len(gold_ids)
         steps.append(
             Step(
                 t=t,
                 input_token=vocab.tokens[inputs[t]],
                 output_token=vocab.tokens[outputs[t]],
-                output_prob=float(chosen_p[t]),
+                output_prob=chosen_p[t],
                 forced=forced[t],
-                topk=[(vocab.tokens[i], float(p)) for i, p in zip(top_ids[t], top_p[t], strict=True)],
-                energies=None if fields["energies"] is None else fields["energies"][t, 0].tolist(),
-                weights=None if fields["weights"] is None else fields["weights"][t, 0].tolist(),
-                context=None if fields["context"] is None else fields["context"][t, 0].tolist(),
-                query=None if fields["query"] is None else fields["query"][t, 0].tolist(),
-                state=fields["state"][t, 0].tolist(),
-                cell=None if fields["cell"] is None else fields["cell"][t, 0].tolist(),
-                layer_states=layer_states[t].tolist(),
-                gates={g: v[t].tolist() for g, v in gates.items()},
-                attentional=fields["attentional"][t, 0].tolist(),
+                topk=[(vocab.tokens[i], p) for i, p in zip(top_ids[t], top_p[t], strict=True)],
+                energies=at("energies", t),
+                weights=at("weights", t),
+                context=at("context", t),
+                query=at("query", t),
+                state=at("state", t),
+                cell=at("cell", t),
+                layer_states=layer_states[t],
+                gates={g: v[t] for g, v in gates.items()},
+                attentional=at("attentional", t),
                 gold_token=ref_tokens[t] if has_gold else None,
-                gold_prob=float(gold_p[t]) if has_gold else None,
-                loss=float(gold_loss[t]) if has_gold else None,
-                shapes=_shapes(rec, encoded, key_shape),
+                gold_prob=gold_p[t] if has_gold else None,
+                loss=gold_loss[t] if has_gold else None,
+                shapes=shapes,
             )
         )
     output_tokens = [vocab.tokens[i] for i in outputs]
@@ -222,7 +249,7 @@ def _build_trace(
         unknown_source_tokens=source.unknown,
         output_tokens=output_tokens,
         output_text=detokenize(words, model.config.level),
-        attention=None if fields["weights"] is None else fields["weights"][:, 0].tolist(),
+        attention=fields["weights"],
         steps=steps,
         encoder=_encoder_view(model, encoded),
         options=options,
@@ -258,7 +285,7 @@ def greedy_tokens(model: Seq2Seq, text: str, max_len: int | None = None) -> list
         y = _argmax(logits)
         return y, y, False, y == EOS_ID
 
-    outputs = _run(model, source, choose, _cap(model, max_len), record=False)[0]
+    outputs = _run(model, source, choose, _cap(model, max_len), record=False)[0]  # same explicit cells, no record
     return model.target_vocab.decode(outputs)
 
 

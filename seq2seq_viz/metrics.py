@@ -31,7 +31,7 @@ def _canonical(text: str) -> str:
 def exact_match(hyps: Sequence[str], refs_list: Sequence[Sequence[str]]) -> float:
     """Fraction of hypotheses equal to at least one of their references: EM = (1/N) Σ_n [∃ r ∈ R_n: hyp_n ≡ r]."""
     _check_same_length("exact_match", hyps, refs_list)
-    hits = sum(_canonical(hyp) in {_canonical(ref) for ref in refs} for hyp, refs in zip(hyps, refs_list))
+    hits = sum(_canonical(hyp) in {_canonical(ref) for ref in refs} for hyp, refs in zip(hyps, refs_list, strict=True))
     return hits / len(hyps)
 
 
@@ -42,15 +42,15 @@ def char_accuracy(hyps: Sequence[str], refs: Sequence[str]) -> float:
     """
     _check_same_length("char_accuracy", hyps, refs)
     right = positions = 0
-    for hyp, ref in zip(hyps, refs):
+    for hyp, ref in zip(hyps, refs, strict=True):
         hyp, ref = normalize(hyp, lowercase=True), normalize(ref, lowercase=True)
-        right += sum(h == r for h, r in zip(hyp, ref))
-        positions += max(len(hyp), len(ref))
+        right += sum(h == r for h, r in zip(hyp, ref, strict=False))
+        positions += max(len(hyp), len(ref))  # the longer string's extra characters are positions got wrong
     return right / positions if positions else 1.0  # only empty pairs: nothing was got wrong
 
 
 def bleu(hyps: Sequence[str], refs_list: Sequence[Sequence[str]]) -> float:
-    """Corpus BLEU (sacrebleu, 13a tokenization, lowercased) against every reference of every sentence, 0–100:
+    """Corpus BLEU (sacrebleu defaults: 13a tokens, exp smoothing; lowercased) against every reference, 0–100:
 
     BLEU = BP · exp(Σ_{n=1..4} ¼ log p_n),  BP = min(1, exp(1 − r/c)),
     p_n = clipped n-gram matches / hypothesis n-grams (clipped by the max count in any one reference),
@@ -104,7 +104,7 @@ def alignment_counts(predicted: Sequence[int | None], gold: Sequence[Sequence[in
             "they need one entry per target token each."
         )
     n_predicted = n_sure = n_predicted_and_sure = n_predicted_and_possible = 0
-    for source_position, gold_positions in zip(predicted, gold):
+    for source_position, gold_positions in zip(predicted, gold, strict=True):
         if source_position is None or not gold_positions:
             continue
         is_sure = len(gold_positions) == 1
@@ -129,7 +129,7 @@ def corpus_aer(predicted_list: Sequence[Sequence[int | None]], gold_list: Sequen
     """AER over a corpus, from the link counts pooled over its sentences (not a mean of sentence AERs)."""
     _check_same_length("corpus_aer", predicted_list, gold_list)
     total = AlignmentCounts(0, 0, 0, 0)
-    for predicted, gold in zip(predicted_list, gold_list):
+    for predicted, gold in zip(predicted_list, gold_list, strict=True):
         total += alignment_counts(predicted, gold)
     return total.error_rate
 

@@ -1,4 +1,8 @@
-"""The Trace: a frozen, JSON-serializable record of one decode. The only thing the UI ever reads."""
+"""The Trace: a frozen, JSON-serializable record of one decode. The only thing the UI ever reads.
+
+Vectors and matrices are numpy float64 arrays rounded to 6 decimals (made once per field at the end of a decode);
+JSON holds them as nested lists, and from_json restores the arrays, so a round trip is exact.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,34 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from .errors import InputError
+
+Array = np.ndarray
+STEP_ARRAYS = ("energies", "weights", "context", "query", "state", "cell", "layer_states", "attentional")
+ENCODER_ARRAYS = ("states", "cells", "layers", "initial_state", "context")
+
+
+def plain(value: Any) -> Any:
+    """Arrays -> nested lists, recursively: what json.dumps can write."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _array(value: Any) -> Array | None:
+    return None if value is None else np.asarray(value, dtype=np.float64)
 
 SCHEMA = "seq2seq_viz.trace/1"
 MODES = ("greedy", "beam", "sample", "teacher_forced", "forced_prefix")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Step:
     """Decoder step t: it read input_token (y_{t-1}) and produced output_token (y_t)."""
 
@@ -22,22 +47,22 @@ class Step:
     output_prob: float  # p(output_token)
     forced: bool  # the output token was fixed from outside (a forced prefix, or a beam hypothesis)
     topk: list[tuple[str, float]]  # the most probable next tokens, descending
-    energies: list[float] | None  # e_t over the source (None for attention none)
-    weights: list[float] | None  # α_t over the source, sums to 1
-    context: list[float] | None  # c_t (the fixed c for attention none)
-    query: list[float] | None  # the state the score read: s_t (Luong) or s_{t-1} (Bahdanau)
-    state: list[float]  # s_t, top layer
-    cell: list[float] | None  # LSTM cell state c_t, top layer
-    layer_states: list[list[float]]  # s_t of every layer
-    gates: dict[str, list[float]]  # top-layer gate activations (empty for a plain RNN)
-    attentional: list[float]  # ŝ_t, what W_s reads
+    energies: Array | None  # (S,) e_t over the source (None for attention none)
+    weights: Array | None  # (S,) α_t over the source, sums to 1
+    context: Array | None  # (H,) c_t (the fixed c for attention none)
+    query: Array | None  # (H,) the state the score read: s_t (Luong) or s_{t-1} (Bahdanau)
+    state: Array  # (H,) s_t, top layer
+    cell: Array | None  # (H,) LSTM cell state c_t, top layer
+    layer_states: Array  # (L, H) s_t of every layer
+    gates: dict[str, Array]  # (H,) each: top-layer gate activations (empty for a plain RNN)
+    attentional: Array  # (H,) ŝ_t, what W_s reads
     gold_token: str | None = None
     gold_prob: float | None = None
     loss: float | None = None  # −log p(gold_token)
     shapes: dict[str, list[int]] = field(default_factory=dict)  # named tensors of this step, batch of 1 first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trace:
     model: dict[str, Any]  # name, task, cell, attention, hidden_size, embedding_size, layers, bidirectional, ...
     mode: str
@@ -46,9 +71,9 @@ class Trace:
     unknown_source_tokens: list[int]  # positions in source_tokens that were out of vocabulary
     output_tokens: list[str]  # tokens after <bos>, with the final <eos> when produced
     output_text: str  # detokenized, no special tokens
-    attention: list[list[float]] | None  # len(output_tokens) × len(source_tokens); None for attention none
+    attention: Array | None  # (len(output_tokens), len(source_tokens)); None for attention none
     steps: list[Step]
-    encoder: dict[str, Any]  # states (S×H), gates {name: S×H}, cells (LSTM), layers (L×S×H), initial_state, context
+    encoder: dict[str, Any]  # arrays: states (S, H), gates {name: (S, H)}, cells, layers (L, S, H), initial_state, context
     options: dict[str, Any] = field(default_factory=dict)  # beam_size, temperature, top_k, seed, prefix, ...
     reference: str | None = None
     reference_tokens: list[str] | None = None  # with the final <eos>
@@ -63,7 +88,13 @@ class Trace:
         return sum(losses) if losses else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain Python (lists, dicts, numbers, strings): the JSON document."""
+        return plain(asdict(self))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trace) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -76,11 +107,24 @@ class Trace:
         try:
             step_names = {f.name for f in fields(Step)}
             steps = [
-                Step(**{**{k: v for k, v in s.items() if k in step_names}, "topk": [tuple(p) for p in s["topk"]]})
+                Step(
+                    **{
+                        **{k: v for k, v in s.items() if k in step_names},
+                        **{k: _array(s[k]) for k in STEP_ARRAYS},
+                        "gates": {g: _array(v) for g, v in s["gates"].items()},
+                        "topk": [tuple(p) for p in s["topk"]],  # JSON turned the (token, prob) tuples into lists
+                    }
+                )
                 for s in data["steps"]
-            ]  # JSON turned the (token, prob) tuples into lists
+            ]
+            encoder = {
+                **data["encoder"],
+                **{k: _array(data["encoder"].get(k)) for k in ENCODER_ARRAYS},
+                "gates": {g: _array(v) for g, v in data["encoder"]["gates"].items()},
+            }
             names = {f.name for f in fields(cls)}
-            return cls(**{**{k: v for k, v in data.items() if k in names}, "steps": steps})
+            kept = {k: v for k, v in data.items() if k in names}
+            return cls(**{**kept, "steps": steps, "encoder": encoder, "attention": _array(data["attention"])})
         except (KeyError, TypeError) as exc:
             raise InputError(f"The trace is incomplete or malformed ({exc}).") from None
 

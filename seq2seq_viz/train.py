@@ -198,6 +198,8 @@ def train(
             best_loss, best_state, bad_epochs, result.best_epoch = score, copy.deepcopy(model.state_dict()), 0, epoch
         else:
             bad_epochs += 1
+            for group in optimizer.param_groups:
+                group["lr"] *= cfg.lr_decay
         if step >= total or (should_stop and should_stop()):
             break
         if bad_epochs >= cfg.patience:

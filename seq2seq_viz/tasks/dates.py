@@ -25,8 +25,7 @@ CLDR_WIDTHS = ("full", "long", "medium")  # "short" is left out: it writes 2-dig
 # A style names one way of writing a date: "<locale>:<CLDR width>" comes from babel, the rest are written by hand.
 # The only all-numeric styles are year-first ISO-like ones and German medium "03.03.1999" (day-first, 4-digit year);
 # with no month-first numeric style in the task, every written date names exactly one day.
-# "3rd of March 1999", "March 3rd, 1999", "3 March 1999"
-ENGLISH_STYLES = ("en:ordinal-of-month", "en:month-ordinal", "en:day-month")
+ENGLISH_STYLES = ("en:ordinal-of-month", "en:month-ordinal", "en:day-month")  # 3rd of March 1999 / March 3rd, 1999 / …
 ISO_STYLES = ("iso:unpadded", "iso:padded")  # 1999-3-3 / 1999-03-03
 STYLES: tuple[str, ...] = (
     *(f"{locale}:{width}" for locale in LOCALES for width in CLDR_WIDTHS),
@@ -146,7 +145,7 @@ def render_date(day: date, style: str) -> Example:
 
     spans: dict[str, tuple[int, ...]] = {}
     start = 0
-    for part, piece in zip(parts, pieces):
+    for part, piece in zip(parts, pieces, strict=True):
         if part.role != "literal":
             spans[part.role] = tuple(range(start, start + len(piece)))
         start += len(piece)

@@ -1,0 +1,130 @@
+"""Decoding invariants: beam 1 = greedy, rows sum to 1, shapes are the tensors', teacher forcing sees the gold prefix."""
+
+import math
+
+import numpy as np
+import pytest
+
+from seq2seq_viz import decoding
+from seq2seq_viz.errors import InputError
+
+VARIANTS = [
+    {"cell": "gru", "attention": "general"},
+    {"cell": "lstm", "attention": "additive", "bidirectional": True},
+    {"cell": "rnn", "attention": "concat", "layers": 2},
+    {"cell": "gru", "attention": "dot", "input_feeding": True},
+    {"cell": "lstm", "attention": "none"},
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v['cell']}-{v['attention']}")
+def test_beam_width_one_equals_greedy(variant, make_model):
+    for seed in range(3):
+        model = make_model(seed, **variant)
+        for text in ["abc", "jihgf", "a"]:
+            greedy = decoding.greedy(model, text)
+            beam = decoding.beam_search(model, text, beam_size=1)
+            assert beam.output_tokens == greedy.output_tokens
+            np.testing.assert_array_equal(beam.attention, greedy.attention)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v['cell']}-{v['attention']}")
+def test_attention_rows_sum_to_one_and_shapes_match(variant, make_model):
+    model = make_model(1, **variant)
+    trace = decoding.greedy(model, "abcd")
+    source_len, hidden = len(trace.source_tokens), model.config.hidden_size
+    assert trace.source_tokens == ["a", "b", "c", "d", "<eos>"]
+    assert len(trace.steps) == len(trace.output_tokens)
+    if variant["attention"] == "none":
+        assert trace.attention is None and trace.steps[0].weights is None
+        np.testing.assert_array_equal(trace.steps[0].context, trace.encoder["context"])
+    else:
+        matrix = np.array(trace.attention)
+        assert matrix.shape == (len(trace.output_tokens), source_len)
+        assert np.allclose(matrix.sum(1), 1, atol=1e-5)
+    for step in trace.steps:
+        shapes = step.shapes
+        assert shapes["encoder_states"] == [1, source_len, hidden] == [1, *np.shape(trace.encoder["states"])]
+        assert shapes["state"] == [1, len(step.state)]
+        assert shapes["attentional"] == [1, len(step.attentional)]
+        assert shapes["logits"] == [1, len(model.target_vocab)]
+        if step.weights is not None:
+            assert shapes["weights"] == shapes["energies"] == [1, len(step.weights)] == [1, source_len]
+            assert shapes["context"] == [1, len(step.context)] == [1, hidden]
+        for gate, values in step.gates.items():
+            assert shapes[f"gate_{gate}"] == [1, len(values)]
+        probs = [p for _, p in step.topk]
+        assert probs == sorted(probs, reverse=True)
+        assert step.topk[0][0] == step.output_token  # free-running greedy picks the top token
+
+
+def test_teacher_forced_step_sees_exactly_the_gold_prefix(make_model):
+    model = make_model(3, attention="additive")
+    gold = ["c", "b", "a", "j"]
+    trace = decoding.teacher_forced(model, "abc", "cbaj")
+    assert [s.input_token for s in trace.steps] == ["<bos>", *gold]
+    assert [s.gold_token for s in trace.steps] == [*gold, "<eos>"]
+    for t in range(len(trace.steps)):
+        fed = decoding.forced_prefix(model, "abc", gold[:t], reference="cbaj") if t else None
+        same = (fed or decoding.greedy(model, "abc", reference="cbaj")).steps[t]
+        np.testing.assert_array_equal(trace.steps[t].weights, same.weights)  # same state, same attention at t
+        np.testing.assert_array_equal(trace.steps[t].state, same.state)
+        assert trace.steps[t].gold_prob == same.gold_prob
+    assert all(math.isclose(s.loss, -math.log(max(s.gold_prob, 1e-12)), abs_tol=1e-4) for s in trace.steps)
+
+
+def test_forced_prefix_fixes_the_first_tokens_then_runs_free(make_model):
+    model = make_model(4, attention="general")
+    trace = decoding.forced_prefix(model, "abc", ["j", "j"])
+    assert trace.output_tokens[:2] == ["j", "j"]
+    assert [s.forced for s in trace.steps[:3]] == [True, True, False]
+    assert trace.steps[2].input_token == "j"
+    with pytest.raises(InputError, match="cannot write"):
+        decoding.forced_prefix(model, "abc", ["zz"])
+
+
+def test_sampling_is_seeded(make_model):
+    model = make_model(5, attention="general")
+    first = decoding.sample(model, "abcde", temperature=1.5, seed=7)
+    assert decoding.sample(model, "abcde", temperature=1.5, seed=7).output_tokens == first.output_tokens
+    outputs = {tuple(decoding.sample(model, "abcde", temperature=3.0, seed=s).output_tokens) for s in range(6)}
+    assert len(outputs) > 1
+    with pytest.raises(InputError):
+        decoding.sample(model, "abc", temperature=0)
+
+
+def test_beam_records_a_tree_and_an_nbest_list(make_model):
+    model = make_model(6, attention="concat", max_output_len=6)
+    trace = decoding.beam_search(model, "abcd", beam_size=3)
+    nodes = {n["id"]: n for n in trace.beam["nodes"]}
+    assert nodes[0]["parent"] is None
+    assert all(n["parent"] in nodes for n in nodes.values() if n["id"])
+    scores = [h["score"] for h in trace.beam["nbest"]]
+    assert scores == sorted(scores, reverse=True) and len(scores) >= 1
+    best = trace.beam["nbest"][0]
+    assert best["tokens"] == trace.output_tokens
+    assert math.isclose(best["logprob"], sum(math.log(s.output_prob) for s in trace.steps), abs_tol=1e-3)
+
+
+def test_trace_arrays_are_the_recorded_step_tensors(make_model):
+    trace = decoding.greedy(make_model(8, cell="lstm", attention="general", layers=2), "abcd")
+    matrix = np.stack([s.weights for s in trace.steps])
+    np.testing.assert_array_equal(trace.attention, matrix)
+    for step in trace.steps:
+        np.testing.assert_array_equal(step.layer_states[-1], step.state)
+        np.testing.assert_array_equal(step.query, step.state)  # Luong scores with s_t
+    assert trace.encoder["layers"].shape == (2, 5, 8)
+
+
+def test_input_caps_unknown_tokens_and_truncation(make_model):
+    model = make_model(7, attention="general", max_source_len=5, max_output_len=4)
+    with pytest.raises(InputError, match="empty"):
+        decoding.greedy(model, "   ")
+    with pytest.raises(InputError, match="at most 5"):
+        decoding.greedy(model, "abcdefgh")
+    trace = decoding.greedy(model, "a?b")
+    assert trace.unknown_source_tokens == [1]
+    assert len(trace.output_tokens) <= 4
+    assert trace.truncated == (trace.output_tokens[-1] != "<eos>")
+    with pytest.raises(InputError, match="Unknown decoding mode"):
+        decoding.decode(model, "abc", "nucleus")

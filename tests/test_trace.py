@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from seq2seq_viz import decoding
+from seq2seq_viz.errors import InputError
+from seq2seq_viz.trace import SCHEMA, Trace
+
+REQUIRED = {"schema", "model", "mode", "source_tokens", "unknown_source_tokens", "output_tokens", "output_text",
+            "attention", "steps", "encoder"}  # fmt: skip
+STEP_KEYS = {"t", "input_token", "output_token", "topk", "energies", "weights", "gold_token", "gold_prob", "loss",
+             "shapes"}  # fmt: skip
+
+
+def test_json_has_the_documented_keys_and_round_trips(make_model):
+    model = make_model(0, cell="lstm", attention="general")
+    trace = decoding.greedy(model, "abc", reference="cba")
+    data = json.loads(trace.to_json())
+    assert data["schema"] == SCHEMA
+    assert REQUIRED <= set(data)
+    assert STEP_KEYS <= set(data["steps"][0])
+    assert {"name", "task", "cell", "attention", "hidden_size", "embedding_size", "layers", "bidirectional"} <= set(
+        data["model"]
+    )
+    assert {"states", "gates"} <= set(data["encoder"])
+    assert set(data["encoder"]["gates"]) == {"input", "forget", "candidate", "output"}
+    assert data["steps"][0]["gold_token"] == "c"
+    assert Trace.from_json(trace.to_json()) == trace
+
+
+def test_beam_trace_round_trips(make_model):
+    trace = decoding.beam_search(make_model(1), "abc", beam_size=2)
+    again = Trace.from_json(trace.to_json())
+    assert again == trace and again.beam["nbest"]
+
+
+@pytest.mark.parametrize("text", ["not json", '{"schema": "other/1"}', json.dumps({"schema": SCHEMA})])
+def test_bad_trace_files_raise_one_sentence(text):
+    with pytest.raises(InputError):
+        Trace.from_json(text)
+
+
+def test_attention_csv(make_model):
+    trace = decoding.greedy(make_model(2), "ab")
+    lines = trace.attention_csv().strip().splitlines()
+    assert lines[0].split(",")[1:] == trace.source_tokens
+    assert len(lines) == 1 + len(trace.output_tokens)
+    with pytest.raises(InputError):
+        decoding.greedy(make_model(2, attention="none"), "ab").attention_csv()
