@@ -6,9 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from seq2seq_viz.bench import run_all  # noqa: E402
+from seq2seq_viz.bench import run_all
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
@@ -42,8 +43,16 @@ def bench_model(source_len: int, seed: int = 0) -> tuple[Seq2Seq, str]:
     torch.manual_seed(seed)
     words = [f"w{i}" for i in range(7996)]
     vocab = build_vocabs([(words, words)])[0]
-    config = ModelConfig(task="bench", level="word", cell="gru", attention="general", hidden_size=256,
-                         embedding_size=128, max_source_len=64, max_output_len=source_len)  # fmt: skip
+    config = ModelConfig(
+        task="bench",
+        level="word",
+        cell="gru",
+        attention="general",
+        hidden_size=256,
+        embedding_size=128,
+        max_source_len=64,
+        max_output_len=source_len,
+    )
     model = Seq2Seq(config, vocab, vocab).eval()
     with torch.no_grad():
         model.decoder.W_s.bias[2] = -1e4  # <eos> never wins, so every decode runs exactly source_len steps
@@ -55,8 +64,9 @@ def tracing_overhead(repeats: int = 20) -> dict[str, float]:
     figures = {}
     for length in (10, 40):
         model, text = bench_model(length)
-        traced, untraced = _interleaved(lambda: decoding.greedy(model, text),
-                                        lambda: decoding.greedy_tokens(model, text), repeats)  # fmt: skip
+        traced, untraced = _interleaved(
+            partial(decoding.greedy, model, text), partial(decoding.greedy_tokens, model, text), repeats
+        )
         figures[f"trace_vs_untraced_{length}_tokens"] = round(traced / untraced, 3)
         figures[f"traced_greedy_{length}_tokens_ms"] = round(traced * 1000, 2)
     return figures
@@ -64,8 +74,9 @@ def tracing_overhead(repeats: int = 20) -> dict[str, float]:
 
 def beam_cost(repeats: int = 10) -> dict[str, float]:
     model, text = bench_model(10)
-    beam, greedy = _interleaved(lambda: decoding.beam_search(model, text, beam_size=5),
-                                lambda: decoding.greedy(model, text), repeats)  # fmt: skip
+    beam, greedy = _interleaved(
+        lambda: decoding.beam_search(model, text, beam_size=5), lambda: decoding.greedy(model, text), repeats
+    )
     return {"beam5_vs_greedy": round(beam / greedy, 3)}
 
 

@@ -140,8 +140,12 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device
         missing = sorted(set(expected_shapes) - set(found_shapes))
         extra = sorted(set(found_shapes) - set(expected_shapes))
         wrong = sorted(k for k in set(expected_shapes) & set(found_shapes) if expected_shapes[k] != found_shapes[k])
-        detail = (f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}" if extra
-                  else f"{wrong[0]} is {found_shapes[wrong[0]]}, the config needs {expected_shapes[wrong[0]]}")  # fmt: skip
+        if missing:
+            detail = f"missing {missing[:3]}"
+        elif extra:
+            detail = f"unexpected {extra[:3]}"
+        else:
+            detail = f"{wrong[0]} is {found_shapes[wrong[0]]}, the config needs {expected_shapes[wrong[0]]}"
         raise CheckpointError(f"Checkpoint {label!r}: its weights do not fit its config ({detail}).")
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     model.card = card  # type: ignore[attr-defined]  # metrics and provenance, for the UI's model card

@@ -11,8 +11,13 @@ import torch
 
 from .errors import Seq2SeqVizError
 
-MODES = {"greedy": "greedy", "beam": "beam", "sample": "sample", "teacher-forced": "teacher_forced",
-         "forced-prefix": "forced_prefix"}  # fmt: skip
+MODES = {
+    "greedy": "greedy",
+    "beam": "beam",
+    "sample": "sample",
+    "teacher-forced": "teacher_forced",
+    "forced-prefix": "forced_prefix",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list-models", help="the shipped pretrained models")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--markdown", action="store_true", help="a table of every model and its test metrics")
 
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
@@ -59,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", help="only these model names (repeatable)")
     p.add_argument("--device", default="auto")
     p.add_argument("--force", action="store_true", help="retrain even if the checkpoint is current")
+    p.add_argument("--reevaluate", action="store_true", help="recompute the metrics of current checkpoints")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
 
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
@@ -78,6 +85,39 @@ def attention_table(trace) -> str:
     for token, row in zip(trace.output_tokens, trace.attention, strict=True):
         lines.append(token.ljust(label) + " " + " ".join(f"{w:.2f}".rjust(width) for w in row))
     return "\n".join(lines)
+
+
+def _fmt(value, scale: float = 1.0, digits: int = 1) -> str:
+    return "–" if value is None else f"{value * scale:.{digits}f}"
+
+
+def markdown_table(models: dict) -> str:
+    """Every shipped model with its measured test metrics (the README's table is this output)."""
+    columns = [
+        "model",
+        "params",
+        "epochs",
+        "train s",
+        "BLEU",
+        "exact match %",
+        "char acc %",
+        "AER",
+        "long: exact %",
+        "BLEU 7+ words",
+    ]
+    rows = ["| " + " | ".join(columns) + " |", "|---|" + "--:|" * (len(columns) - 1)]
+    for name, entry in models.items():
+        test = entry.get("metrics", {}).get("test", {})
+        long = entry.get("metrics", {}).get("test_long", {})
+        training = entry.get("training", {})
+        rows.append(
+            f"| {name} | {entry.get('parameters', 0):,} | {training.get('epochs', '–')} | "
+            f"{_fmt(training.get('seconds'), digits=0)} | {_fmt(test.get('bleu'))} | "
+            f"{_fmt(test.get('exact_match'), 100)} | {_fmt(test.get('char_accuracy'), 100)} | "
+            f"{_fmt(test.get('aer'), digits=3)} | {_fmt(long.get('exact_match'), 100)} | "
+            f"{_fmt(test.get('bleu_long'))} |"
+        )
+    return "\n".join(rows)
 
 
 def _translate(args) -> int:
@@ -140,9 +180,16 @@ def _train(args) -> int:
         train_fields["max_steps"] = args.max_steps
     model_config, train_config = ModelConfig.from_dict(model_fields), TrainConfig.from_dict(train_fields)
     bar = _progress_bar(model_config.name)
-    result = train(model_config, train_config, task.pairs("train"), task.pairs("valid"), on_step=bar.update,
-                   on_epoch=lambda r: bar.write(f"epoch {r.epoch}: train {r.train_loss:.3f} "
-                                                f"valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f}"))  # fmt: skip
+    result = train(
+        model_config,
+        train_config,
+        task.pairs("train"),
+        task.pairs("valid"),
+        on_step=bar.update,
+        on_epoch=lambda r: bar.write(
+            f"epoch {r.epoch}: train {r.train_loss:.3f} valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f}"
+        ),
+    )
     bar.close()
     metrics = evaluate_model(result.model.cpu(), split="all", data_path=args.data)
     out = args.out or Path("checkpoints") / model_config.name
@@ -181,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
+            if args.markdown:
+                print(markdown_table(models))
+                return 0
             if args.json:
                 print(json.dumps(models, indent=1))
             elif not models:
@@ -204,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build-zoo":
             from .zoo import build
 
-            build(args.task, args.model, args.out, args.device, args.force)
+            build(args.task, args.model, args.out, args.device, args.force, args.reevaluate)
             return 0
         if args.command == "bench":
             from .bench import run_all

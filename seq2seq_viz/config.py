@@ -64,7 +64,7 @@ class ModelConfig(_Serializable):
         _check_choice("level", self.level, get_args(Level))
         _check_choice("cell", self.cell, CELLS)
         _check_choice("attention", self.attention, ATTENTIONS)
-        _check_choice("style", self.style, get_args(Style) + (None,))
+        _check_choice("style", self.style, (*get_args(Style), None))
         _check_choice("fixed_context", self.fixed_context, get_args(FixedContext))
         _check_choice("bridge", self.bridge, get_args(Bridge))
         for name in ("embedding_size", "hidden_size", "layers", "max_source_len", "max_output_len"):

@@ -72,9 +72,12 @@ class Decoder(nn.Module):
         input_size = emb + (hidden if self.context_input or config.input_feeding else 0)
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=PAD_ID)
         self.rnn = FUSED[config.cell](
-            input_size, hidden, num_layers=config.layers, batch_first=True,
+            input_size,
+            hidden,
+            num_layers=config.layers,
+            batch_first=True,
             dropout=config.dropout if config.layers > 1 else 0.0,
-        )  # fmt: skip
+        )
         self.attention = Attention(config.attention, hidden) if self.style != "none" else None
         uses_combine = self.style != "none" or config.fixed_context == "every_step"
         self.W_c = nn.Linear(2 * hidden, hidden, bias=False) if uses_combine else None

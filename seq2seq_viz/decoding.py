@@ -11,7 +11,6 @@ The explicit cells run, every named tensor of every step is kept, and all are co
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -55,7 +54,7 @@ def prepare_source(model: Seq2Seq, text: str) -> Source:
         raise InputError(
             f"The input has {len(tokens)} {unit}; this model reads at most {cfg.max_source_len}. Please shorten it."
         )
-    tokens = tokens + [EOS]
+    tokens = [*tokens, EOS]
     ids, unknown = model.source_vocab.encode(tokens)
     return Source(text, tokens, torch.tensor([ids], device=model.device), unknown)
 
@@ -191,7 +190,7 @@ def _build_trace(
     unknown_ref: list[int] = []
     if reference is not None:
         ref_tokens, gold_ids, unknown_ref = target_ids(model, reference, "reference")
-        ref_tokens, gold_ids = ref_tokens + [EOS], gold_ids + [EOS_ID]
+        ref_tokens, gold_ids = [*ref_tokens, EOS], [*gold_ids, EOS_ID]
         n = min(len(gold_ids), len(outputs))
         gold_lp = logits[torch.arange(n), torch.tensor(gold_ids[:n])] - log_z[:n, 0]
         gold_p, gold_loss = _np(gold_lp.exp()).tolist(), _np(-gold_lp).tolist()
@@ -316,7 +315,7 @@ def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
     if not isinstance(reference, str) or not reference.strip():
         raise InputError("Teacher forcing needs a reference translation: type one.")
     _, gold, _ = target_ids(model, reference, "reference")
-    gold = gold + [EOS_ID]
+    gold = [*gold, EOS_ID]
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
         return _argmax(logits), gold[t], False, gold[t] == EOS_ID
@@ -380,8 +379,19 @@ def beam_search(
     cap = _cap(model, max_len)
     encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]))
     state = model.decoder.initial_state(encoded)
-    nodes = [{"id": 0, "parent": None, "t": -1, "token": BOS, "logprob": 0.0, "cumulative": 0.0, "score": 0.0,
-              "finished": False, "kept": True}]  # fmt: skip
+    nodes = [
+        {
+            "id": 0,
+            "parent": None,
+            "t": -1,
+            "token": BOS,
+            "logprob": 0.0,
+            "cumulative": 0.0,
+            "score": 0.0,
+            "finished": False,
+            "kept": True,
+        }
+    ]
     live = [(0, [], 0.0)]  # (node id, token ids, cumulative log-prob)
     finished: list[tuple[int, list[int], float]] = []
     for t in range(cap):
@@ -395,15 +405,23 @@ def beam_search(
         candidates = []
         for row, (node_id, ids, cum) in enumerate(live):
             for lp, tok in zip(top_lp[row].tolist(), top_ids[row].tolist(), strict=True):
-                candidates.append((cum + lp, lp, row, node_id, ids + [tok]))
+                candidates.append((cum + lp, lp, row, node_id, [*ids, tok]))
         candidates.sort(key=lambda c: -c[0])
         survivors, new_live = [], []
         for rank, (cum, lp, row, parent, ids) in enumerate(candidates):
             is_eos = ids[-1] == EOS_ID
             kept = (is_eos and rank < beam_size) or (not is_eos and len(new_live) < beam_size)
-            node = {"id": len(nodes), "parent": parent, "t": t, "token": model.target_vocab.tokens[ids[-1]],
-                    "logprob": round(lp, DECIMALS), "cumulative": round(cum, DECIMALS),
-                    "score": round(cum / len(ids) ** length_penalty, DECIMALS), "finished": is_eos, "kept": kept}  # fmt: skip
+            node = {
+                "id": len(nodes),
+                "parent": parent,
+                "t": t,
+                "token": model.target_vocab.tokens[ids[-1]],
+                "logprob": round(lp, DECIMALS),
+                "cumulative": round(cum, DECIMALS),
+                "score": round(cum / len(ids) ** length_penalty, DECIMALS),
+                "finished": is_eos,
+                "kept": kept,
+            }
             nodes.append(node)
             if kept and is_eos:
                 finished.append((node["id"], ids, cum))
@@ -418,11 +436,17 @@ def beam_search(
     pool = finished or live  # nothing finished within the cap: the live hypotheses, marked truncated
     ranked = sorted(pool, key=lambda h: -h[2] / len(h[1]) ** length_penalty)
     nbest = [
-        {"node": nid, "tokens": model.target_vocab.decode(ids), "logprob": round(cum, DECIMALS),
-         "score": round(cum / len(ids) ** length_penalty, DECIMALS),
-         "text": detokenize([tok for tok in model.target_vocab.decode(ids) if tok not in SPECIALS], model.config.level)}
+        {
+            "node": nid,
+            "tokens": model.target_vocab.decode(ids),
+            "logprob": round(cum, DECIMALS),
+            "score": round(cum / len(ids) ** length_penalty, DECIMALS),
+            "text": detokenize(
+                [tok for tok in model.target_vocab.decode(ids) if tok not in SPECIALS], model.config.level
+            ),
+        }
         for nid, ids, cum in ranked
-    ]  # fmt: skip
+    ]
     best = ranked[0][1]
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:

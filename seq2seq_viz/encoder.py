@@ -46,7 +46,7 @@ class Encoder(nn.Module):
 
     def forward(self, src: Tensor, lengths: Tensor, explicit: bool = False) -> Encoded:
         """src (B, S) token ids, lengths (B,). explicit=True runs the equations step by step and records them."""
-        batch, length = src.shape
+        _batch, length = src.shape
         mask = torch.arange(length, device=src.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, S)
         embedded = self.embedding(src)  # (B, S, E)
         layers = None
@@ -62,7 +62,7 @@ class Encoder(nn.Module):
 
     def _by_layer(self, final: Tensor) -> Tensor:
         """(L·D, B, H/D) torch layout -> (L, B, H) with the directions of each layer concatenated."""
-        num, batch, hd = final.shape
+        _num, batch, hd = final.shape
         per_layer = final.view(self.config.layers, self.directions, batch, hd)
         return torch.cat(per_layer.unbind(1), dim=-1)  # (L, B, D·hd)
 

@@ -17,6 +17,7 @@ from .train import make_batch
 from .vocab import BOS_ID, EOS_ID, SPECIALS
 
 TOY_LENGTH_BUCKETS = ((3, 6), (7, 9), (10, 12), (13, 16), (17, 20))
+LONG_SENTENCE = 7  # words: the "sentences of 7+ words", where a fixed context should struggle
 
 
 @torch.no_grad()
@@ -87,6 +88,8 @@ def evaluate_examples(model: Seq2Seq, task: Task, examples: Sequence[Example]) -
     if task.level == "word":
         result["bleu"] = metrics.bleu(hyps, refs_norm)
         result["bleu_by_length"] = metrics.bleu_by_length(lengths, hyps, refs_norm)
+        long = [i for i, n in enumerate(lengths) if n >= LONG_SENTENCE]
+        result["bleu_long"] = metrics.bleu([hyps[i] for i in long], [refs_norm[i] for i in long]) if long else None
     else:
         result["char_accuracy"] = metrics.char_accuracy(hyps, [r[0] for r in refs_norm])
         matches = [float(metrics.exact_match([h], [r])) for h, r in zip(hyps, refs_norm, strict=True)]

@@ -33,6 +33,7 @@ def plain(value: Any) -> Any:
 def _array(value: Any) -> Array | None:
     return None if value is None else np.asarray(value, dtype=np.float64)
 
+
 SCHEMA = "seq2seq_viz.trace/1"
 MODES = ("greedy", "beam", "sample", "teacher_forced", "forced_prefix")
 
@@ -73,7 +74,9 @@ class Trace:
     output_text: str  # detokenized, no special tokens
     attention: Array | None  # (len(output_tokens), len(source_tokens)); None for attention none
     steps: list[Step]
-    encoder: dict[str, Any]  # arrays: states (S, H), gates {name: (S, H)}, cells, layers (L, S, H), initial_state, context
+    encoder: dict[
+        str, Any
+    ]  # arrays: states (S, H), gates {name: (S, H)}, cells, layers (L, S, H), initial_state, context
     options: dict[str, Any] = field(default_factory=dict)  # beam_size, temperature, top_k, seed, prefix, ...
     reference: str | None = None
     reference_tokens: list[str] | None = None  # with the final <eos>

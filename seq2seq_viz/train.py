@@ -82,7 +82,7 @@ def build_vocabs(pairs: Sequence[Pair], min_freq: int = 1, max_size: int | None 
 
 def make_batch(pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab) -> Batch:
     """Pad a list of tokenized pairs into id tensors (<eos> ends each source, <bos>/<eos> frame each target)."""
-    srcs = [source_vocab.encode(list(s) + [EOS])[0] for s, _ in pairs]
+    srcs = [source_vocab.encode([*list(s), EOS])[0] for s, _ in pairs]
     tgts = [target_vocab.encode(list(t))[0] for _, t in pairs]
     src = torch.full((len(pairs), max(map(len, srcs))), PAD_ID, dtype=torch.long)
     y_in = torch.full((len(pairs), max(map(len, tgts)) + 1), PAD_ID, dtype=torch.long)
@@ -171,8 +171,14 @@ def train(
         for batch in batches(train_pairs, source_vocab, target_vocab, cfg.batch_size, generator):
             tick = time.perf_counter()
             batch = batch.to(device)
-            logits = model(batch.src, batch.lengths, batch.y_in, fast=cfg.fast,
-                           teacher_forcing=cfg.teacher_forcing, generator=generator)  # fmt: skip
+            logits = model(
+                batch.src,
+                batch.lengths,
+                batch.y_in,
+                fast=cfg.fast,
+                teacher_forcing=cfg.teacher_forcing,
+                generator=generator,
+            )
             loss = sequence_loss(logits, batch.y_out)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

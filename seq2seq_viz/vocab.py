@@ -29,7 +29,9 @@ class Vocab:
     def build(cls, sequences: Iterable[Sequence[str]], min_freq: int = 1, max_size: int | None = None) -> Vocab:
         """Most frequent first (ties alphabetical, so the order is deterministic)."""
         counts = Counter(tok for seq in sequences for tok in seq)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t)
+        )
         if max_size is not None:
             kept = kept[: max(0, max_size - len(SPECIALS))]
         return cls(SPECIALS + tuple(kept))

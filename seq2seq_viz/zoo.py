@@ -6,23 +6,41 @@ matches its planned configs is skipped, so an interrupted build resumes where it
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import read_card, save_checkpoint
+from .checkpoint import load_checkpoint, read_card, save_checkpoint
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .errors import CheckpointError
 from .evaluate import evaluate_model
+from .model import Seq2Seq
 from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
 from .tasks import get_task
 from .train import Progress, train
 
+# Card fields save_checkpoint writes itself; everything else (training, task, examples) is carried over.
+CARD_CORE = {
+    "format",
+    "name",
+    "config",
+    "train_config",
+    "source_vocab",
+    "target_vocab",
+    "parameters",
+    "dtype",
+    "metrics",
+    "provenance",
+    "weights_file",
+    "sha256",
+}
+
 TOY_VARIANTS = (("gru", "none"), ("gru", "general"), ("gru", "additive"))
 PLAN: dict[str, tuple[tuple[str, str], ...]] = {
-    "reverse": TOY_VARIANTS + (("lstm", "general"), ("rnn", "general")),
+    "reverse": (*TOY_VARIANTS, ("lstm", "general"), ("rnn", "general")),
     "sort": TOY_VARIANTS,
     "copy": TOY_VARIANTS,
     "dates": tuple(itertools.product(CELLS, ATTENTIONS)),
@@ -52,7 +70,8 @@ def is_current(path: Path, model_config: ModelConfig, train_config: TrainConfig)
         return False
     planned_train = {k: v for k, v in train_config.to_dict().items() if k != "device"}
     stored_train = {k: v for k, v in (card.get("train_config") or {}).items() if k != "device"}
-    return card["config"] == model_config.to_dict() and stored_train == planned_train
+    evaluated = bool(card.get("metrics"))  # a build stopped between training and evaluation is not finished
+    return evaluated and card["config"] == model_config.to_dict() and stored_train == planned_train
 
 
 def build(
@@ -61,6 +80,7 @@ def build(
     directory: Path | None = None,
     device: str = "auto",
     force: bool = False,
+    reevaluate: bool = False,
     log: Callable[[str], None] = print,
     on_step: Callable[[Progress], None] | None = None,
 ) -> list[str]:
@@ -78,8 +98,13 @@ def build(
             continue
         path = directory / name
         if not force and is_current(path, model_config, train_config):
-            log(f"{name}: up to date, skipped")
-            _register(directory, read_card(path))
+            card = read_card(path)
+            if reevaluate:  # metric definitions changed: recompute from the unchanged weights
+                card = _save_evaluated(load_checkpoint(path), path, train_config, card)
+                log(f"{name}: re-evaluated; test {_headline(card['metrics'])}")
+            else:
+                log(f"{name}: up to date, skipped")
+            _register(directory, card)
             continue
         task = get_task(task_name)
         log(f"{name}: training on {len(task.train)} pairs ...")
@@ -108,24 +133,32 @@ def build(
             },
             "task": {"name": task.name, "description": task.description, "train_pairs": len(task.train)},
             "examples": list(task.examples),
-            "test_examples": [{"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]],
+            "test_examples": [
+                {"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]
+            ],
         }
         card = save_checkpoint(result.model.cpu(), path, train_config, {}, task.provenance, extra, dtype=ZOO_DTYPE)
-        # Metrics come from the checkpoint as shipped (float16 weights restored to float32), not the live model.
-        from .checkpoint import load_checkpoint
-
-        metrics = evaluate_model(load_checkpoint(path), split="all")
-        card = save_checkpoint(load_checkpoint(path), path, train_config, metrics, task.provenance, extra, ZOO_DTYPE)
+        card = _save_evaluated(load_checkpoint(path), path, train_config, card)
         _register(directory, card)
-        log(f"{name}: done in {seconds:.0f}s; test {_headline(metrics)}")
+        log(f"{name}: done in {seconds:.0f}s; test {_headline(card['metrics'])}")
         trained.append(name)
     return trained
 
 
+def _save_evaluated(model: Seq2Seq, path: Path, train_config: TrainConfig, card: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the checkpoint as shipped (float16 weights restored to float32) and rewrite its card."""
+    metrics = evaluate_model(model, split="all")
+    kept = {k: v for k, v in card.items() if k not in CARD_CORE}
+    return save_checkpoint(model, path, train_config, metrics, card["provenance"], kept, dtype=card["dtype"])
+
+
 def _register(directory: Path, card: dict[str, Any]) -> None:
-    models = list_models(directory)
-    models[card["name"]] = manifest_entry(card)
-    write_manifest(models, directory)
+    """Add or replace one manifest entry; a lock file keeps parallel builders from losing each other's entries."""
+    with open(directory / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        models = list_models(directory)
+        models[card["name"]] = manifest_entry(card)
+        write_manifest(models, directory)
 
 
 def _headline(metrics: dict[str, Any]) -> str:

@@ -45,7 +45,7 @@ def test_additive(tensors):
 
 
 def test_weights_sum_to_one_and_padding_gets_zero(tensors):
-    query, keys = tensors
+    _query, keys = tensors
     mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
     energies = torch.randn(2, 3, 5)
     context, weights = attend(energies, keys, mask)

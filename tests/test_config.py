@@ -14,9 +14,16 @@ def test_name_and_default_styles():
 
 @pytest.mark.parametrize(
     "fields",
-    [{"cell": "transformer"}, {"attention": "multihead"}, {"hidden_size": 0}, {"dropout": 2.0},
-     {"bidirectional": True, "hidden_size": 7}, {"attention": "additive", "input_feeding": True}, {"task": ""}],
-)  # fmt: skip
+    [
+        {"cell": "transformer"},
+        {"attention": "multihead"},
+        {"hidden_size": 0},
+        {"dropout": 2.0},
+        {"bidirectional": True, "hidden_size": 7},
+        {"attention": "additive", "input_feeding": True},
+        {"task": ""},
+    ],
+)
 def test_invalid_model_configs_raise_one_sentence(fields):
     with pytest.raises(ConfigError) as info:
         ModelConfig(**fields)

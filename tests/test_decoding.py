@@ -1,4 +1,4 @@
-"""Decoding invariants: beam 1 = greedy, rows sum to 1, shapes are the tensors', teacher forcing sees the gold prefix."""
+"""Decoding invariants: beam 1 = greedy, rows sum to 1, shapes are the tensors', teacher forcing sees gold."""
 
 import math
 

@@ -7,7 +7,6 @@ import torch
 
 from seq2seq_viz.train import make_batch, sequence_loss
 
-
 VARIANTS = [
     dict(cell=c, attention=a, bidirectional=bi, layers=layers, bridge="linear" if bi else "copy")
     for c, a, (bi, layers) in itertools.product(

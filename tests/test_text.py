@@ -6,7 +6,17 @@ def test_normalize_nfkc_apostrophes_and_spaces():
 
 
 def test_word_tokenizer_splits_punctuation_and_french_elision():
-    assert word_tokenize("J'aime l'école, n'est-ce pas ?") == ["J'", "aime", "l'", "école", ",", "n'", "est-ce", "pas", "?"]
+    assert word_tokenize("J'aime l'école, n'est-ce pas ?") == [
+        "J'",
+        "aime",
+        "l'",
+        "école",
+        ",",
+        "n'",
+        "est-ce",
+        "pas",
+        "?",
+    ]
     assert word_tokenize("qu'il") == ["qu'", "il"]
 
 

@@ -6,10 +6,30 @@ from seq2seq_viz import decoding
 from seq2seq_viz.errors import InputError
 from seq2seq_viz.trace import SCHEMA, Trace
 
-REQUIRED = {"schema", "model", "mode", "source_tokens", "unknown_source_tokens", "output_tokens", "output_text",
-            "attention", "steps", "encoder"}  # fmt: skip
-STEP_KEYS = {"t", "input_token", "output_token", "topk", "energies", "weights", "gold_token", "gold_prob", "loss",
-             "shapes"}  # fmt: skip
+REQUIRED = {
+    "schema",
+    "model",
+    "mode",
+    "source_tokens",
+    "unknown_source_tokens",
+    "output_tokens",
+    "output_text",
+    "attention",
+    "steps",
+    "encoder",
+}
+STEP_KEYS = {
+    "t",
+    "input_token",
+    "output_token",
+    "topk",
+    "energies",
+    "weights",
+    "gold_token",
+    "gold_prob",
+    "loss",
+    "shapes",
+}
 
 
 def test_json_has_the_documented_keys_and_round_trips(make_model):

@@ -59,8 +59,13 @@ def test_max_steps_and_should_stop():
     config = TrainConfig(epochs=5, batch_size=16, max_steps=7, device="cpu")
     assert train(SMALL, config, PAIRS, VALID).steps == 7
     calls = []
-    stopped = train(SMALL, TrainConfig(epochs=5, batch_size=16, device="cpu"), PAIRS, VALID,
-                    should_stop=lambda: calls.append(1) or len(calls) >= 3)  # fmt: skip
+    stopped = train(
+        SMALL,
+        TrainConfig(epochs=5, batch_size=16, device="cpu"),
+        PAIRS,
+        VALID,
+        should_stop=lambda: calls.append(1) or len(calls) >= 3,
+    )
     assert stopped.steps == 3 and len(stopped.history) == 1
 
 

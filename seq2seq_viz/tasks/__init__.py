@@ -27,4 +27,4 @@ def get_task(name: str, data_path: str | None = None, seed: int = 0) -> Task:
     raise UnknownModelError(f"There is no task called {name!r}; the tasks are {', '.join(TASK_NAMES)}.")
 
 
-__all__ = ["Example", "Task", "TASK_NAMES", "get_task"]
+__all__ = ["TASK_NAMES", "Example", "Task", "get_task"]

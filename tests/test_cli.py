@@ -1,0 +1,87 @@
+"""The command line, run as a user would: python -m seq2seq_viz ..."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from seq2seq_viz.registry import list_models
+
+MODEL = "reverse-gru-general"
+pytestmark = pytest.mark.skipif(MODEL not in list_models(), reason=f"{MODEL} is not in pretrained/")
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "seq2seq_viz", *args], capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_translate_json_is_a_valid_trace_with_rows_summing_to_one():
+    from seq2seq_viz.trace import Trace
+
+    out = cli("translate", "--model", MODEL, "--json", "hello").stdout
+    trace = Trace.from_json(out)
+    assert trace.output_text == "olleh"
+    assert trace.source_tokens == ["h", "e", "l", "l", "o", "<eos>"]
+    assert np.allclose(trace.attention.sum(1), 1, atol=1e-5)
+
+
+def test_translate_prints_output_and_an_aligned_attention_table():
+    lines = cli("translate", "--model", MODEL, "abc").stdout.splitlines()
+    assert lines[0] == "cba"
+    assert lines[2].split() == ["a", "b", "c", "<eos>"]
+    assert lines[3].split()[0] == "c" and len(lines[3].split()) == 5
+
+
+def test_modes_and_input_file(tmp_path):
+    assert cli("translate", "--model", MODEL, "--mode", "beam", "--beam-size", "3", "abcd").stdout.startswith("dcba")
+    trace = json.loads(
+        cli("translate", "--model", MODEL, "--mode", "teacher-forced", "--reference", "cba", "--json", "abc").stdout
+    )
+    assert [s["gold_token"] for s in trace["steps"]] == ["c", "b", "a", "<eos>"]
+    trace = json.loads(
+        cli("translate", "--model", MODEL, "--mode", "forced-prefix", "--prefix", "x", "--json", "abc").stdout
+    )
+    assert trace["output_tokens"][0] == "x" and trace["mode"] == "forced_prefix"
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("abc\nhello\n\nxyz\n")
+    assert cli("translate", "--model", MODEL, "--input-file", str(inputs)).stdout.splitlines() == [
+        "cba",
+        "olleh",
+        "",
+        "zyx",
+    ]
+
+
+def test_list_models_and_evaluate():
+    listing = json.loads(cli("list-models", "--json").stdout)
+    assert MODEL in listing and listing[MODEL]["sha256"]
+    result = json.loads(cli("evaluate", "--model", MODEL, "--split", "test", "--limit", "50", "--json").stdout)
+    assert result["test"]["examples"] == 50 and 0 <= result["test"]["exact_match"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("translate", "--model", "no-such-model", "hi"), "There is no model called 'no-such-model'"),
+        (("translate", "--model", MODEL, ""), "empty"),
+        (("translate", "--model", MODEL, "a" * 500), "at most"),
+        (("evaluate", "--model", MODEL, "--split", "nope"), "has no split"),
+    ],
+)
+def test_errors_are_one_sentence_and_nonzero(args, message):
+    result = cli(*args, check=False)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_checkpoint_path_is_refused(tmp_path):
+    (tmp_path / "bad.json").write_text("{}")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x80\x04garbage")
+    result = cli("translate", "--model", str(tmp_path / "bad"), "hi", check=False)
+    assert result.returncode == 1 and "format" in result.stderr

@@ -1,0 +1,30 @@
+"""The one-way flow of DESIGN.md: core never imports streamlit; UI code never imports torch."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_never_imports_streamlit():
+    files = list((ROOT / "seq2seq_viz").rglob("*.py"))
+    assert len(files) > 10
+    offenders = [str(f) for f in files if "streamlit" in imported_modules(f)]
+    assert offenders == []
+
+
+def test_ui_never_imports_torch():
+    files = [*list((ROOT / "ui").rglob("*.py")), ROOT / "app.py"]
+    offenders = [str(f) for f in files if f.exists() and "torch" in imported_modules(f)]
+    assert offenders == []

@@ -1,0 +1,85 @@
+"""The shipped zoo: every checkpoint validates against the manifest, decodes, and its metrics can be recomputed."""
+
+import math
+
+import numpy as np
+import pytest
+
+from seq2seq_viz import decoding, metrics
+from seq2seq_viz.checkpoint import sha256_of
+from seq2seq_viz.evaluate import evaluate_examples, evaluate_model
+from seq2seq_viz.registry import list_models, load_model, pretrained_dir
+from seq2seq_viz.tasks import get_task
+from seq2seq_viz.tasks.engfra import resolve_eng_fra_path
+
+MODELS = list_models()
+TOY = [n for n in MODELS if MODELS[n]["config"]["task"] in ("reverse", "copy", "sort")]
+
+
+def test_the_zoo_is_not_empty_and_within_budget():
+    assert "reverse-gru-general" in MODELS
+    size = sum(f.stat().st_size for f in pretrained_dir().iterdir() if f.is_file())
+    assert size <= 100 * 2**20
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_checkpoint_matches_manifest_and_decodes(name):
+    entry = MODELS[name]
+    assert sha256_of(pretrained_dir() / entry["weights_file"]) == entry["sha256"]
+    model = load_model(name)
+    assert model.config.name == name
+    assert entry["parameters"] == sum(p.numel() for p in model.parameters())
+    card = model.card
+    assert card["provenance"]["license"] and card["metrics"]["test"]["exact_match"] >= 0
+    text = card["examples"][0]
+    trace = decoding.greedy(model, text)
+    assert trace.output_tokens and trace.model["name"] == name
+    if trace.attention is not None:
+        assert np.allclose(trace.attention.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", TOY)
+def test_toy_metrics_recompute_to_the_manifest(name):
+    fresh = evaluate_model(load_model(name), split="all")
+    stored = MODELS[name]["metrics"]
+    for split in ("test", "test_long"):
+        for key in ("exact_match", "char_accuracy", "aer"):
+            if key in stored[split]:
+                assert math.isclose(fresh[split][key], stored[split][key], abs_tol=1e-9), (split, key)
+
+
+def test_evaluate_on_a_slice_matches_a_direct_computation():
+    model = load_model("reverse-gru-general")
+    task = get_task("reverse")
+    examples = list(task.test[:40]) + list(task.extra_tests["long"][:20])
+    result = evaluate_examples(model, task, examples)
+    outputs = [decoding.greedy(model, e.source).output_text for e in examples]
+    assert result["exact_match"] == sum(o == e.target for o, e in zip(outputs, examples, strict=False)) / len(examples)
+    predicted = [
+        list(np.argmax(decoding.teacher_forced(model, e.source, e.target).attention, axis=1)[: len(e.target)])
+        for e in examples
+    ]
+    assert math.isclose(result["aer"], metrics.corpus_aer(predicted, [e.alignment for e in examples]), abs_tol=1e-12)
+
+
+@pytest.mark.skipif(not resolve_eng_fra_path(None).is_file(), reason="the eng-fra data file is absent")
+@pytest.mark.parametrize("name", [n for n in MODELS if n.startswith("eng-fra-")][:2])
+def test_eng_fra_bleu_on_a_slice_matches_sacrebleu_directly(name):
+    import sacrebleu
+
+    model = load_model(name)
+    task = get_task("eng-fra")
+    examples = list(task.test[:60])
+    result = evaluate_examples(model, task, examples)
+    hyps = [decoding.greedy(model, e.source).output_text for e in examples]
+    refs = [[" ".join(task.tokens(r)) for r in e.all_references] for e in examples]
+    detok = [[metrics_detok(r) for r in rs] for rs in refs]
+    streams = [[rs[i] if i < len(rs) else None for rs in detok] for i in range(max(map(len, detok)))]
+    expected = sacrebleu.corpus_bleu(hyps, streams, lowercase=True).score
+    assert math.isclose(result["bleu"], expected, abs_tol=1e-6)
+
+
+def metrics_detok(tokens: str) -> str:
+    from seq2seq_viz.text import detokenize
+
+    return detokenize(tokens.split(" "), "word")
