@@ -13,7 +13,7 @@ from . import decoding
 from .config import ModelConfig
 from .model import Seq2Seq
 from .tasks import get_task
-from .train import batches, build_vocabs, sequence_loss
+from .train import batches, build_vocabs
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -94,7 +94,7 @@ def training_speed(steps: int = 6) -> dict[str, float]:
 
     def epoch(fast: bool) -> None:
         for b in data:
-            loss = sequence_loss(model(b.src, b.lengths, b.y_in, fast=fast), b.y_out)
+            loss = model.loss(b.src, b.lengths, b.y_in, b.y_out, fast=fast)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -151,8 +151,14 @@ class Decoder(nn.Module):
         )
         return logits, DecoderState(layers, attentional if self.config.input_feeding else None), record
 
-    def forward_sequence(self, y_in: Tensor, encoded: Encoded, key_side: Tensor | None) -> Tensor:
-        """Teacher-forced logits for all steps at once (fused RNN). y_in (B, T) -> (B, T, V)."""
+    def forward_sequence(
+        self, y_in: Tensor, encoded: Encoded, key_side: Tensor | None, keep: Tensor | None = None
+    ) -> Tensor:
+        """Teacher-forced logits for all steps at once (fused RNN). y_in (B, T) -> (B, T, V).
+
+        keep (B, T) bool: project only those positions -> (N, V). W_s is most of the cost of a step (V ≫ H), so
+        training skips the padded positions.
+        """
         assert self.runs_whole_sequence, "this decoder style needs the step loop"
         embedded = self.embedding(y_in)  # (B, T, E)
         steps = y_in.shape[1]
@@ -166,4 +172,6 @@ class Decoder(nn.Module):
             energies = self.attention.energies(states, key_side)  # (B, T, S)
             context, _ = attend(energies, encoded.states, encoded.mask)  # (B, T, H)
         attentional = torch.tanh(self.W_c(torch.cat([context, states], dim=-1))) if self.W_c is not None else states
-        return self.W_s(self.dropout(attentional))  # (B, T, V)
+        if keep is not None:
+            attentional = attentional[keep]  # (N, H)
+        return self.W_s(self.dropout(attentional))  # (B, T, V), or (N, V) with keep

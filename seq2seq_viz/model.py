@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ModelConfig
 from .decoder import Decoder
 from .encoder import Encoded, Encoder
-from .vocab import Vocab
+from .vocab import PAD_ID, Vocab
 
 
 class Seq2Seq(nn.Module):
@@ -65,3 +66,26 @@ class Seq2Seq(nn.Module):
                     coin = torch.rand(y_prev.shape, generator=generator, device="cpu").to(y_prev.device)
                     y_prev = torch.where(coin < teacher_forcing, y_prev, logits.argmax(-1))
         return torch.stack(all_logits, dim=1)  # (B, T, V)
+
+    def loss(
+        self,
+        src: Tensor,
+        lengths: Tensor,
+        y_in: Tensor,
+        y_out: Tensor,
+        fast: bool = True,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Mean negative log-likelihood per real target token: −(1/N) Σ log p(y_t | y_<t, x).
+
+        Same value as F.cross_entropy over forward()'s logits; on the whole-sequence path only the N real
+        positions are projected to the vocabulary.
+        """
+        if fast and teacher_forcing >= 1.0 and self.decoder.runs_whole_sequence:
+            keep = y_out != PAD_ID  # (B, T)
+            encoded, key_side = self.encode(src, lengths)
+            logits = self.decoder.forward_sequence(y_in, encoded, key_side, keep)  # (N, V)
+            return F.cross_entropy(logits, y_out[keep])
+        logits = self(src, lengths, y_in, fast, teacher_forcing, generator)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_out.reshape(-1), ignore_index=PAD_ID)

@@ -171,15 +171,9 @@ def train(
         for batch in batches(train_pairs, source_vocab, target_vocab, cfg.batch_size, generator):
             tick = time.perf_counter()
             batch = batch.to(device)
-            logits = model(
-                batch.src,
-                batch.lengths,
-                batch.y_in,
-                fast=cfg.fast,
-                teacher_forcing=cfg.teacher_forcing,
-                generator=generator,
+            loss = model.loss(
+                batch.src, batch.lengths, batch.y_in, batch.y_out, cfg.fast, cfg.teacher_forcing, generator
             )
-            loss = sequence_loss(logits, batch.y_out)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)

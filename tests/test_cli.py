@@ -85,3 +85,17 @@ def test_a_damaged_checkpoint_path_is_refused(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"\x80\x04garbage")
     result = cli("translate", "--model", str(tmp_path / "bad"), "hi", check=False)
     assert result.returncode == 1 and "format" in result.stderr
+
+
+def test_train_writes_a_checkpoint_that_translate_reads(tmp_path):
+    out = tmp_path / "tiny"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": {"hidden_size": 16, "embedding_size": 8}, "train": {"batch_size": 32}}))
+    result = cli("train", "--task", "copy", "--attention", "dot", "--max-steps", "5", "--device", "cpu",
+                 "--config", str(config), "--out", str(out))  # fmt: skip
+    assert "wrote" in result.stdout
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["config"]["attention"] == "dot" and card["config"]["hidden_size"] == 16
+    assert card["training"]["steps"] == 5 and "exact_match" in card["metrics"]["test"]
+    trace = json.loads(cli("translate", "--model", str(out), "--json", "abc").stdout)
+    assert trace["model"]["name"] == "copy-gru-dot"

@@ -33,6 +33,9 @@ def test_fast_and_explicit_paths_give_the_same_loss():
         fast = sequence_loss(model(batch.src, batch.lengths, batch.y_in, fast=True), batch.y_out)
         slow = sequence_loss(model(batch.src, batch.lengths, batch.y_in, fast=False), batch.y_out)
         assert abs(fast.item() - slow.item()) < 1e-5
+        for path in (True, False):  # model.loss projects only real positions; same value as the full logits
+            masked = model.loss(batch.src, batch.lengths, batch.y_in, batch.y_out, fast=path)
+            assert abs(masked.item() - fast.item()) < 1e-5
 
 
 def test_it_learns_and_reports_progress_and_snapshots():
