@@ -3,7 +3,7 @@
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .decoding import beam_search, decode, forced_prefix, greedy, sample, teacher_forced
 from .errors import CheckpointError, ConfigError, DataError, InputError, Seq2SeqVizError, UnknownModelError
-from .registry import list_models, load_model, model_info
+from .registry import examples_for, list_models, load_model, model_info, pretrained_dir
 from .trace import SCHEMA, Step, Trace
 
 __version__ = "0.1.0"
@@ -32,11 +32,13 @@ __all__ = [
     "UnknownModelError",
     "beam_search",
     "decode",
+    "examples_for",
     "forced_prefix",
     "greedy",
     "list_models",
     "load_model",
     "model_info",
+    "pretrained_dir",
     "sample",
     "set_threads",
     "teacher_forced",

@@ -22,7 +22,7 @@ from .decoder import StepRecord
 from .encoder import Encoded
 from .errors import InputError
 from .model import Seq2Seq
-from .text import detokenize, tokenize
+from .text import detokenize, normalize, tokenize
 from .trace import Step, Trace
 from .vocab import BOS, BOS_ID, EOS, EOS_ID, SPECIALS
 
@@ -137,7 +137,8 @@ def _stack(records: Sequence[StepRecord], name: str) -> Tensor | None:
 
 
 def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None) -> dict[str, list[int]]:
-    shapes = {"encoder_states": list(encoded.states.shape)}
+    initial = encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial  # (L, 1, H)
+    shapes = {"encoder_states": list(encoded.states.shape), "initial_state": list(initial[-1].shape)}  # s_0 (1, H)
     if key_side_shape is not None:
         shapes["key_side"] = key_side_shape
     for name in ("embedded", "rnn_input", "query", "state", "cell", "energies", "weights", "context", "attentional"):
@@ -295,8 +296,8 @@ def forced_prefix(
     source = prepare_source(model, text)
     if isinstance(prefix, str):
         tokens, ids, unknown = target_ids(model, prefix, "forced prefix")
-    else:
-        tokens = list(prefix)
+    else:  # tokens picked or typed one by one: normalized as the model's own text is
+        tokens = [normalize(token, model.config.lowercase) for token in prefix]
         ids, unknown = model.target_vocab.encode(tokens)
     if unknown:
         raise InputError(f"The model cannot write {tokens[unknown[0]]!r}: it is not in its output vocabulary.")

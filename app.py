@@ -1,0 +1,43 @@
+"""seq2seq_viz lab: page config, the shared sidebar and the st.navigation router (run: streamlit run app.py)."""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (ui.cache also calls set_threads(1))
+
+import streamlit as st
+
+from ui import cache, components, sidebar, state
+from ui.text import md_escape
+
+st.set_page_config(page_title="seq2seq_viz", page_icon=":material/translate:", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page(
+            "ui/views/translate.py",
+            title="Translate",
+            icon=":material/translate:",
+            url_path=state.PAGE_TRANSLATE,
+            default=True,
+        ),
+        st.Page("ui/views/step.py", title="Step through", icon=":material/footprint:", url_path=state.PAGE_STEP),
+        st.Page("ui/views/cells.py", title="Cells", icon=":material/grid_on:", url_path=state.PAGE_CELLS),
+        st.Page(
+            "ui/views/teacher_forcing.py",
+            title="Teacher forcing",
+            icon=":material/school:",
+            url_path=state.PAGE_TEACHER_FORCING,
+        ),
+    ]
+)
+
+with components.sentences_not_tracebacks():
+    models = cache.catalog()
+    if not models:
+        st.error("No models are installed yet: train some with `python -m seq2seq_viz build-zoo`.")
+    else:
+        sidebar.draw(models, page.url_path or state.PAGE_TRANSLATE)
+        for notice in state.pop_notices():
+            st.warning(md_escape(notice))
+        page.run()
+        state.write_url(page.url_path)

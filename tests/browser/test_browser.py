@@ -1,0 +1,294 @@
+"""The app in a real browser: typing, stepping, switching models, shared links, and markup that stays text."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlparse
+
+import pytest
+
+from seq2seq_viz import forced_prefix, greedy, list_models, load_model
+from seq2seq_viz.registry import examples_for
+from seq2seq_viz.text import detokenize
+from seq2seq_viz.vocab import SPECIALS
+from ui import state
+from ui.text import UNKNOWN_MARK, display_token
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots of every page (gitignored)
+
+TICKS_JS = """key => {
+  const root = document.querySelector(`.st-key-${key}`);
+  if (!root) return null;
+  const read = sel => [...root.querySelectorAll(sel)].map(t => t.textContent);
+  return {x: read('.xtick text'), y: read('.ytick text')};
+}"""
+WAIT_TICKS_JS = """([key, x, y]) => {
+  const root = document.querySelector(`.st-key-${key}`);
+  if (!root) return false;
+  const read = sel => [...root.querySelectorAll(sel)].map(t => t.textContent);
+  return JSON.stringify(read('.xtick text')) === JSON.stringify(x)
+      && (y === null || JSON.stringify(read('.ytick text')) === JSON.stringify(y));
+}"""
+
+
+# ---- what the server should show, computed here from the same core ----
+
+
+def labels(tokens: list[str], unknown: list[int] = ()) -> list[str]:
+    return [display_token(t) + (UNKNOWN_MARK if i in unknown else "") for i, t in enumerate(tokens)]
+
+
+def expected(zoo, name: str, text: str):
+    return greedy(load_model(name, directory=zoo.path), text)
+
+
+def subject(zoo) -> str:
+    """The model the app opens with, or (if that one has no attention) the first model with attention."""
+    models = list_models(zoo.path)
+    default = state.default_model(models)
+    if models[default]["config"]["attention"] != "none":
+        return default
+    return next(name for name, entry in models.items() if entry["config"]["attention"] != "none")
+
+
+def inputs_for(zoo, name: str) -> list[str]:
+    entry = list_models(zoo.path)[name]
+    offered = [*state.TASK_EXAMPLES.get(entry["config"]["task"], ()), *examples_for(name, zoo.path)["inputs"]]
+    return list(dict.fromkeys(offered))
+
+
+# ---- browser helpers ----
+
+
+def wait_ticks(page, key: str, x: list[str], y: list[str] | None = None, timeout: float = 60_000) -> None:
+    page.wait_for_function(WAIT_TICKS_JS, arg=[key, x, y], timeout=timeout)
+
+
+def ticks(page, key: str) -> dict:
+    return page.evaluate(TICKS_JS, key)
+
+
+def type_input(page, text: str) -> None:
+    box = page.locator(".st-key-text input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def query(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query, keep_blank_values=True).items()}
+
+
+def wait_idle(page) -> None:
+    """Until Streamlit has finished its run (the running indicator is gone)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')"
+    )
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    time.sleep(0.5)  # let plotly finish its transitions
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def url_for(base: str, page: str = "", **params: str) -> str:
+    return f"{base}/{page}?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+
+
+# ---- the tests ----
+
+
+def test_the_app_opens_on_translate_with_the_heatmap_of_the_default_input(tab, app_url, zoo):
+    page = tab.page
+    page.goto(app_url)
+    default = state.default_model(list_models(zoo.path))
+    text = inputs_for(zoo, default)[0]
+    trace = expected(zoo, default, text)
+    if trace.attention is None:
+        page.wait_for_selector(".st-key-translate-probs .xtick text")
+    else:
+        wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
+                   labels(trace.output_tokens))  # fmt: skip
+    page.wait_for_function("t => document.querySelector('.st-key-text input')?.value === t", arg=text)
+    assert query(page)["model"] == default and query(page)["text"] == text
+    assert page.title() == "seq2seq_viz"
+
+
+def test_typing_a_sentence_and_enter_redraws_the_heatmap(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    page.goto(url_for(app_url, model=name))
+    page.wait_for_selector(".st-key-translate-heatmap .xtick text")
+    text = inputs_for(zoo, name)[1]
+    type_input(page, text)
+    trace = expected(zoo, name, text)
+    wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
+               labels(trace.output_tokens))  # fmt: skip
+    page.wait_for_function("t => new URL(location.href).searchParams.get('text') === t", arg=text)
+    assert page.locator("[data-testid='stCode']").first.inner_text().strip() == trace.output_text
+    assert not tab.dialogs
+    shoot(page, "translate")
+
+
+def test_stepping_forward_and_back(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    text = inputs_for(zoo, name)[0]
+    trace = expected(zoo, name, text)
+    assert len(trace.steps) >= 3
+    page.goto(url_for(app_url, "step", model=name, text=text, step="0"))
+    page.wait_for_selector(".st-key-step-heatmap .xtick text")
+    description = page.get_by_text(re.compile(r"^Step t = \d+ of"))
+
+    def shown_step() -> int:
+        return int(re.search(r"Step t = (\d+)", description.inner_text()).group(1))
+
+    assert shown_step() == 0
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '1'")
+    page.get_by_text(re.compile(r"^Step t = 1 of")).wait_for()
+    step = trace.steps[1]
+    assert f"«{display_token(step.output_token)}»" in description.inner_text()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text(re.compile(r"^Step t = 2 of")).wait_for()
+    shoot(page, "step")
+    page.get_by_role("button", name="Previous").click()
+    page.get_by_text(re.compile(r"^Step t = 1 of")).wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '1'")
+    page.get_by_role("button", name="Last").click()
+    page.get_by_text(re.compile(rf"^Step t = {len(trace.steps) - 1} of")).wait_for()
+    assert shown_step() == len(trace.steps) - 1
+
+
+def test_switching_the_model(tab, app_url, zoo):
+    models = list_models(zoo.path)
+    name = subject(zoo)
+    task, cell = models[name]["config"]["task"], models[name]["config"]["cell"]
+    others = [n for n, e in models.items() if n != name and (e["config"]["task"], e["config"]["cell"]) == (task, cell)]
+    if not others:
+        pytest.skip("only one model of this task and cell is installed")
+    target = others[0]
+    page = tab.page
+    text = inputs_for(zoo, name)[0]
+    page.goto(url_for(app_url, model=name, text=text))
+    page.wait_for_selector(".st-key-translate-heatmap .xtick text")
+    page.locator(".st-key-attention [role='combobox']").click()
+    label = state.ATTENTION_LABELS[models[target]["config"]["attention"]]
+    page.get_by_role("option", name=label).click()
+    page.wait_for_function("m => new URL(location.href).searchParams.get('model') === m", arg=target)
+    trace = expected(zoo, target, text)
+    if trace.attention is None:
+        page.get_by_text("This model has no attention").wait_for()
+        page.wait_for_function("() => !document.querySelector('.st-key-translate-heatmap')")
+    else:
+        wait_ticks(page, "translate-heatmap", labels(trace.source_tokens), labels(trace.output_tokens))
+    assert page.locator("[data-testid='stCode']").first.inner_text().strip() == trace.output_text
+
+
+def test_a_shared_url_lands_on_the_same_state(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    text = inputs_for(zoo, name)[-1]
+    trace = expected(zoo, name, text)
+    step = min(2, len(trace.steps) - 1)
+    page.goto(url_for(app_url, "step", model=name, text=text, step=str(step)))
+    page.get_by_text(re.compile(rf"^Step t = {step} of")).wait_for()
+    page.wait_for_function("t => document.querySelector('.st-key-text input')?.value === t", arg=text)
+    assert query(page) == {"model": name, "text": text, "mode": "greedy", "step": str(step)}
+    entry = list_models(zoo.path)[name]["config"]
+    assert page.locator(".st-key-attention input").input_value() == state.ATTENTION_LABELS[entry["attention"]]
+    assert page.locator(".st-key-cell input").input_value() == state.CELL_LABELS[entry["cell"]]
+    wait_ticks(page, "step-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
+               labels(trace.output_tokens))  # fmt: skip
+    # a teacher-forcing link keeps its reference
+    reference = "".join(reversed(text)) if entry["level"] == "char" else text
+    page.goto(url_for(app_url, "teacher-forcing", model=name, text=text, reference=reference))
+    page.locator(".st-key-reference input").wait_for()
+    assert page.locator(".st-key-reference input").input_value() == reference
+    page.wait_for_selector(".st-key-tf-heatmap .xtick text")
+
+
+def test_teacher_forcing_marks_the_divergence_and_forcing_continues_free_running(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    text = inputs_for(zoo, name)[1]
+    model = load_model(name, directory=zoo.path)
+    free = greedy(model, text)
+    written = [t for t in free.output_tokens if t not in SPECIALS]
+    assert len(written) >= 3
+    # a reference that differs from what the model writes at step 2, so the two decodes must part there
+    other = next(t for t, _ in free.steps[2].topk if t not in SPECIALS and t != written[2])
+    gold = [*written[:2], other, *written[3:]]
+    reference = detokenize(gold, list_models(zoo.path)[name]["config"]["level"])
+    page.goto(url_for(app_url, "teacher-forcing", model=name, text=text, reference=reference))
+    page.get_by_text("They diverge at step 2").wait_for()
+    source = labels(free.source_tokens, free.unknown_source_tokens)
+    wait_ticks(page, "tf-heatmap", source, labels([*gold, "<eos>"]))
+    wait_ticks(page, "free-heatmap", source, labels(free.output_tokens))
+    shoot(page, "teacher-forcing")
+    # force the reference's token at step 2 and watch free-running continue from it
+    at_step = page.locator(".st-key-force_at input")
+    at_step.fill("2")
+    at_step.press("Enter")
+    typed = page.locator(".st-key-force_typed input")
+    typed.fill(other)
+    typed.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Force").click()
+    forced = forced_prefix(model, text, [*free.output_tokens[:2], other])
+    rows = zip(labels(forced.output_tokens), forced.steps, strict=True)
+    marked = [label + (" ✎" if step.forced else "") for label, step in rows]
+    wait_ticks(page, "forced-heatmap", source, marked)
+    assert not tab.dialogs
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "<b>x</b> $$"],
+    ids=["img-onerror", "script", "bold-and-dollars"],
+)
+def test_markup_typed_by_a_user_is_shown_as_text(tab, app_url, zoo, markup):
+    page = tab.page
+    name = subject(zoo)
+    page.goto(url_for(app_url, model=name))
+    page.wait_for_selector(".st-key-translate-heatmap .xtick text")
+    type_input(page, markup)
+    trace = expected(zoo, name, markup)
+    wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens))
+    wait_idle(page)
+    time.sleep(1.0)  # give any injected handler the chance to fire
+    assert not tab.dialogs, tab.dialogs
+    assert page.locator(".st-key-text input").input_value() == markup
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("img[src='x']").count() == 0
+    assert main.locator("script:has-text('alert')").count() == 0
+    assert main.locator("b:text-is('x')").count() == 0
+    if trace.unknown_source_tokens:  # the note quotes the unknown tokens exactly as typed
+        note = main.locator("[data-testid='stAlert']").first.inner_text()
+        for position in trace.unknown_source_tokens:
+            assert f"«{display_token(trace.source_tokens[position])}»" in note
+        assert main.locator("[data-testid='stAlert'] .katex").count() == 0
+    # and on the step page, whose sentence quotes the tokens read and written
+    page.goto(url_for(app_url, "step", model=name, text=markup, step="0"))
+    description = page.get_by_text(re.compile(r"^Step t = 0 of"))
+    description.wait_for()
+    assert f"«{display_token(trace.steps[0].output_token)}»" in description.inner_text()
+    assert not tab.dialogs
+
+
+def test_the_cells_page_draws_states_gates_and_trajectories(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    text = inputs_for(zoo, name)[0]
+    trace = expected(zoo, name, text)
+    page.goto(url_for(app_url, "cells", model=name, text=text))
+    page.wait_for_selector(".st-key-cells-pca .js-plotly-plot")
+    page.wait_for_selector(".st-key-cells-encoder-states .ytick text")
+    encoder_rows = ticks(page, "cells-encoder-states")["y"]
+    assert encoder_rows == labels(trace.source_tokens, trace.unknown_source_tokens)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shoot(page, "cells")

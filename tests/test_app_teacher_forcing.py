@@ -1,0 +1,100 @@
+"""AppTest of Teacher forcing vs free-running: prefill, the two decodes, the divergence, and forcing a token."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from app_support import assert_clean, decode_array, figures, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+
+from seq2seq_viz import forced_prefix, greedy, teacher_forced
+from ui import charts
+
+TF_PAGE = "ui/views/teacher_forcing.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _zoo(zoo):  # noqa: F811
+    return zoo
+
+
+def test_the_reference_is_prefilled_from_the_matching_test_pair(zoo):  # noqa: F811
+    at = run_app(TF_PAGE)
+    assert_clean(at)
+    assert at.text_input(key="text").value == "I am cold."
+    assert at.text_input(key="reference").value == "J'ai froid."
+    assert at.query_params["reference"] == "J'ai froid."
+    model = load("eng-fra-gru-general", zoo)
+    teacher = teacher_forced(model, "I am cold.", "J'ai froid.")
+    free = greedy(model, "I am cold.", reference="J'ai froid.")
+    table = at.dataframe[0].value
+    np.testing.assert_allclose(table["p(gold)"], [s.gold_prob for s in teacher.steps], atol=1e-9)
+    np.testing.assert_allclose(table["loss"], [s.loss for s in teacher.steps], atol=1e-9)
+    assert list(table["prediction"]) == [s.output_token for s in teacher.steps]
+    assert list(at.dataframe[1].value["output"]) == [s.output_token for s in free.steps]
+    found = figures(at)
+    for key, trace in (("tf-heatmap", teacher), ("free-heatmap", free)):
+        spec = found[key]
+        np.testing.assert_allclose(decode_array(spec["data"][0]["z"]), np.asarray(trace.attention), atol=1e-9)
+        assert (spec["data"][0]["zmin"], spec["data"][0]["zmax"]) == (0.0, 1.0)  # the same scale for both
+    diverged = charts.divergence_step(free)
+    assert diverged is not None  # an untrained model
+    assert any(f"diverge at step {diverged}" in w.value for w in at.warning)
+    assert len(at.get("download_button")) == 4
+
+
+def test_an_input_the_app_chose_is_swapped_for_the_first_test_pair():
+    at = run_app(TF_PAGE, model="reverse-gru-general")  # the default input "hello" is no test pair
+    assert_clean(at)
+    assert at.text_input(key="text").value == "abc"
+    assert at.text_input(key="reference").value == "cba"
+
+
+def test_a_linked_input_is_kept_and_a_test_pair_can_replace_it():
+    at = run_app(TF_PAGE, model="eng-fra-gru-general", text="She is reading a book.")
+    assert_clean(at)
+    # the URL's text is what the user asked for: keep it, and wait for a reference
+    assert at.text_input(key="text").value == "She is reading a book."
+    assert at.text_input(key="reference").value == ""
+    assert any("Type the reference" in info.value for info in at.info)
+    at.selectbox(key="test_pair").set_value(2).run()
+    assert_clean(at)
+    assert at.text_input(key="text").value == "The weather is nice today."
+    assert at.text_input(key="reference").value == "Il fait beau aujourd'hui."
+
+
+def test_forcing_a_top_k_token_continues_free_running_from_it(zoo):  # noqa: F811
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    assert_clean(at)
+    model = load("reverse-gru-general", zoo)
+    free = greedy(model, "abc", reference="cba")
+    at.number_input(key="force_at").set_value(1).run()
+    at.selectbox(key="force_pick").set_value(2).run()
+    at.button(key="tf-force").click().run()
+    assert_clean(at)
+    token = free.steps[1].topk[2][0]
+    forced = forced_prefix(model, "abc", [*free.output_tokens[:1], token], reference="cba")
+    spec = figures(at)["forced-heatmap"]
+    np.testing.assert_allclose(decode_array(spec["data"][0]["z"]), np.asarray(forced.attention), atol=1e-9)
+    assert spec["layout"]["yaxis"]["ticktext"][1].endswith("✎")  # the forced step is marked
+    assert at.code[-1].value == forced.output_text
+
+
+def test_a_typed_token_the_model_cannot_write_is_one_sentence():
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    at.text_input(key="force_typed").set_value("Ω").run()
+    at.button(key="tf-force").click().run()
+    assert not at.exception and not at.error
+    assert any("cannot write" in w.value for w in at.warning)
+
+
+def test_a_reference_with_unknown_tokens_is_flagged():
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cbé")
+    assert_clean(at)
+    assert any("cannot write" in w.value and "é" in w.value for w in at.warning)
+
+
+def test_teacher_forced_rows_are_the_gold_tokens(zoo):  # noqa: F811
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    assert_clean(at)
+    rows = figures(at)["tf-heatmap"]["layout"]["yaxis"]["ticktext"]
+    assert rows == ["c", "b", "a", "&lt;eos&gt;"]

@@ -1,0 +1,133 @@
+"""AppTest of the Translate page (and the shared sidebar, URL state and error sentences) on a tiny seeded zoo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from app_support import assert_clean, figures, heatmap_z, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+
+from seq2seq_viz import beam_search, greedy, sample
+from ui.text import chart_label
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _zoo(zoo):  # noqa: F811
+    return zoo
+
+
+def test_default_page_shows_the_preferred_model_and_its_heatmap(zoo):  # noqa: F811
+    at = run_app()
+    assert_clean(at)
+    assert [s.value for s in at.selectbox] == ["eng-fra", "gru", "general"]
+    assert at.text_input(key="text").value == "I am cold."
+    assert at.query_params["model"] == "eng-fra-gru-general"
+    trace = greedy(load("eng-fra-gru-general", zoo), "I am cold.")
+    spec = figures(at)["translate-heatmap"]
+    np.testing.assert_allclose(heatmap_z(spec), np.asarray(trace.attention), atol=1e-9)
+    assert spec["layout"]["xaxis"]["ticktext"] == [chart_label(t) for t in trace.source_tokens]
+    assert spec["layout"]["yaxis"]["ticktext"] == [chart_label(t) for t in trace.output_tokens]
+    heatmap = spec["data"][0]
+    assert (heatmap["zmin"], heatmap["zmax"]) == (0.0, 1.0)
+    assert heatmap["colorscale"][0][1].lower() == "#440154"  # Viridis starts at this purple
+    hover = heatmap["text"][0][0]
+    assert f"α = {trace.attention[0][0]:.4f}" in hover and f"e = {trace.steps[0].energies[0]:.4f}" in hover
+    assert at.code[0].value == trace.output_text
+    probs = figures(at)["translate-probs"]["data"][0]["y"]
+    np.testing.assert_allclose(probs if isinstance(probs, list) else [], [s.output_prob for s in trace.steps])
+    assert {"translate-alignment"} <= set(figures(at))
+    assert len(at.get("download_button")) == 2
+    assert any("Tatoeba Project" in c.value for c in at.sidebar.caption)
+
+
+def test_examples_include_the_lesson_sentences_and_a_click_uses_one():
+    at = run_app()
+    pills = at.get("button_group")[0]
+    options = [opt.content for opt in pills.proto.options]
+    for sentence in ("I am cold.", "I love learning.", "The weather is nice today."):
+        assert any(sentence.replace(".", "\\.") == option or sentence == option for option in options)
+    pills.set_value("I love learning.").run()
+    assert_clean(at)
+    assert at.text_input(key="text").value == "I love learning."
+    assert at.query_params["text"] == "I love learning."
+
+
+def test_the_picker_offers_only_combinations_that_exist():
+    at = run_app()
+    at.selectbox(key="task").set_value("reverse").run()
+    assert_clean(at)
+    assert at.selectbox(key="cell").options == ["GRU", "LSTM", "RNN (plain)"]
+    assert at.text_input(key="text").value == "hello"  # a new task offers its own first example
+    at.selectbox(key="cell").set_value("rnn").run()
+    assert at.selectbox(key="attention").options == ["dot (Luong)", "none (fixed context)"]
+    at.selectbox(key="cell").set_value("lstm").run()
+    assert at.selectbox(key="attention").options == ["additive (Bahdanau)"]
+    assert at.query_params["model"] == "reverse-lstm-additive"
+
+
+def test_a_shared_url_restores_model_text_and_beam_mode(zoo):  # noqa: F811
+    at = run_app(model="reverse-lstm-additive", text="abcd", mode="beam", width="3")
+    assert_clean(at)
+    assert [s.value for s in at.selectbox] == ["reverse", "lstm", "additive"]
+    assert at.radio(key="mode").value == "beam"
+    assert at.slider(key="beam_width").value == 3
+    trace = beam_search(load("reverse-lstm-additive", zoo), "abcd", beam_size=3)
+    np.testing.assert_allclose(heatmap_z(figures(at)["translate-heatmap"]), np.asarray(trace.attention), atol=1e-9)
+    assert dict(at.query_params) == {
+        "model": "reverse-lstm-additive",
+        "text": "abcd",
+        "mode": "beam",
+        "width": "3",
+    }
+
+
+def test_sampling_options_go_into_the_url(zoo):  # noqa: F811
+    at = run_app(model="reverse-gru-general", text="abc", mode="sample", temperature="0.5", seed="7")
+    assert_clean(at)
+    trace = sample(load("reverse-gru-general", zoo), "abc", temperature=0.5, seed=7)
+    assert at.code[0].value == trace.output_text
+    assert at.query_params["temperature"] == "0.5" and at.query_params["seed"] == "7"
+
+
+def test_an_unknown_model_in_the_url_is_one_warning():
+    at = run_app(model="klingon-gru-general", text="I am cold.")
+    assert not at.exception
+    assert len(at.warning) == 1 and "no model called" in at.warning[0].value
+    assert at.query_params["model"] == "eng-fra-gru-general"
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [("", "empty"), ("   ", "empty"), ("abcdefghijklmnopqrstuvwxyzabc", "at most 24")],
+)
+def test_bad_input_is_one_sentence_not_a_traceback(text, phrase):
+    at = run_app(model="reverse-gru-general", text=text)
+    assert not at.exception and not at.error
+    assert len(at.warning) == 1 and phrase in at.warning[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_unknown_source_tokens_are_marked_with_a_note():
+    at = run_app(model="reverse-gru-general", text="héllo")
+    assert_clean(at)
+    assert len(at.warning) == 1 and "never saw" in at.warning[0].value and "é" in at.warning[0].value
+    ticks = figures(at)["translate-heatmap"]["layout"]["xaxis"]["ticktext"]
+    assert ticks[1] == "é†" and ticks[0] == "h"
+
+
+def test_markup_in_the_input_stays_text():
+    at = run_app(model="reverse-gru-general", text="<b>x</b> $$")
+    assert_clean(at)
+    ticks = figures(at)["translate-heatmap"]["layout"]["xaxis"]["ticktext"]
+    assert ticks[:3] == ["&lt;†", "b", "&gt;†"] and "&#36;†" in ticks and "␣†" in ticks  # † = never seen
+    for element in [*at.markdown, *at.caption, *at.warning, *at.info]:
+        assert not getattr(element.proto, "allow_html", False)
+    warning = at.warning[0].value
+    assert "\\<" in warning and "\\$" in warning  # escaped for markdown: shown literally, never as HTML or LaTeX
+
+
+def test_a_model_without_attention_explains_itself():
+    at = run_app(model="reverse-gru-none", text="abc")
+    assert_clean(at)
+    assert any("no attention" in i.value for i in at.info)
+    assert "translate-heatmap" not in figures(at) and "translate-probs" in figures(at)
+    assert len(at.get("download_button")) == 1  # the trace; there is no attention matrix to download

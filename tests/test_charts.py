@@ -1,0 +1,189 @@
+"""The pure chart functions (and the text helpers behind their labels) against real Traces of tiny seeded models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seq2seq_viz import greedy, teacher_forced
+from seq2seq_viz.config import ModelConfig
+from seq2seq_viz.model import Seq2Seq
+from seq2seq_viz.vocab import Vocab
+from ui import charts
+from ui.text import chart_label, chart_labels, display_token, md_escape
+
+ROOT = Path(__file__).resolve().parent.parent
+SYMBOLS = Vocab.build([list("abcdehlo <>/&$*_`")])
+
+
+def tiny(cell: str = "gru", attention: str = "general", seed: int = 0, **overrides) -> Seq2Seq:
+    config = ModelConfig(task="reverse", level="char", cell=cell, attention=attention, hidden_size=8,
+                         embedding_size=6, max_output_len=7, **overrides)  # fmt: skip
+    torch.manual_seed(seed)
+    return Seq2Seq(config, SYMBOLS, SYMBOLS).eval()
+
+
+@pytest.fixture(scope="module")
+def trace():
+    return greedy(tiny(), "hello")
+
+
+def test_heatmap_is_the_attention_matrix_with_one_column_per_token(trace):
+    figure = charts.attention_heatmap(trace)
+    heatmap = figure.data[0]
+    np.testing.assert_array_equal(heatmap.z, np.asarray(trace.attention))
+    assert (heatmap.zmin, heatmap.zmax) == (0, 1)
+    assert heatmap.colorscale[0][1].lower() == "#440154"  # Viridis
+    xaxis, yaxis = figure.layout.xaxis, figure.layout.yaxis
+    assert list(xaxis.tickvals) == list(range(len(trace.source_tokens)))  # "l" twice keeps two columns
+    assert list(xaxis.ticktext) == ["h", "e", "l", "l", "o", "&lt;eos&gt;"]
+    assert list(yaxis.ticktext) == [chart_label(t) for t in trace.output_tokens]
+    assert yaxis.autorange == "reversed"
+    i, j = 1, 2
+    hover = heatmap.text[i][j]
+    assert f"α = {trace.attention[i][j]:.4f}" in hover and f"e = {trace.steps[i].energies[j]:.4f}" in hover
+
+
+def test_heatmap_highlight_and_divergence_mark(trace):
+    figure = charts.attention_heatmap(trace, highlight=2, mark=3)
+    outlines = [s for s in figure.layout.shapes if s.type == "rect"]
+    assert len(outlines) == 2 and all((s.y0, s.y1) == (1.5, 2.5) for s in outlines)
+    line = next(s for s in figure.layout.shapes if s.type == "line")
+    assert line.y0 == line.y1 == 2.5
+
+
+def test_a_fixed_context_trace_has_no_attention_chart():
+    trace = greedy(tiny(attention="none"), "abc")
+    with pytest.raises(charts.NoAttentionError):
+        charts.attention_heatmap(trace)
+    with pytest.raises(charts.NoAttentionError):
+        charts.alignment_view(trace)
+    assert charts.token_probabilities(trace).data[0].y == tuple(s.output_prob for s in trace.steps)
+
+
+def test_alignment_lines_have_the_weight_as_opacity(trace):
+    figure = charts.alignment_view(trace, levels=20)
+    lines = [d for d in figure.data if d.mode == "lines"]
+    weights = np.asarray(trace.attention)
+    expected = int((np.round(weights * 20) > 0).sum())
+    assert sum(len(d.x) // 3 for d in lines) == expected  # one segment (x0, x1, None) per visible weight
+    for d in lines:
+        alpha = float(d.line.color.rsplit(",", 1)[1].rstrip(")"))
+        assert 0 < alpha <= 1
+    tokens = [d for d in figure.data if d.mode == "markers+text"]
+    assert list(tokens[0].text) == charts.source_labels(trace) and list(tokens[1].text) == charts.output_labels(trace)
+
+
+def test_topk_bars_mark_the_chosen_token(trace):
+    step = trace.steps[0]
+    figure = charts.topk_bars(step)
+    bars = figure.data[0]
+    assert list(bars.x) == [p for _, p in step.topk]
+    chosen = [i for i, (token, _) in enumerate(step.topk) if token == step.output_token]
+    assert [bars.marker.color[i] for i in chosen] == [charts.ACCENT]
+    assert "chosen" in bars.text[chosen[0]]
+
+
+def test_step_tensors_and_state_heatmaps_carry_the_trace_values(trace):
+    step = trace.steps[1]
+    np.testing.assert_array_equal(charts.vector_strip(step.context, "c").data[0].z[0], step.context)
+    np.testing.assert_array_equal(
+        charts.source_bars(step.weights, trace, "α", probability=True).data[0].y, step.weights
+    )
+    np.testing.assert_array_equal(charts.encoder_states(trace).data[0].z, np.asarray(trace.encoder["states"]))
+    np.testing.assert_array_equal(charts.decoder_states(trace).data[0].z, np.asarray([s.state for s in trace.steps]))
+    gate = charts.gate_heatmap(trace, "decoder", "update").data[0]
+    np.testing.assert_array_equal(gate.z, np.asarray([s.gates["update"] for s in trace.steps]))
+    assert (gate.zmin, gate.zmax) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("cell", "gates"), [("gru", ["reset", "update"]), ("lstm", ["input", "forget", "output"]), ("rnn", [])]
+)
+def test_gate_names_per_cell(cell, gates):
+    trace = greedy(tiny(cell=cell), "abc")
+    assert charts.gate_names(trace) == gates
+    for gate in gates:
+        charts.gate_heatmap(trace, "encoder", gate)
+    if cell == "lstm":
+        np.testing.assert_array_equal(charts.cell_state_heatmap(trace, "encoder").data[0].z, trace.encoder["cells"])
+
+
+def test_pca_projects_on_the_directions_of_largest_variance():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(50, 2)) * [5.0, 1.0] @ np.linalg.qr(rng.normal(size=(2, 2)))[0]
+    data = np.hstack([points, np.zeros((50, 3))])
+    coords, explained = charts.pca_2d(data)
+    assert explained.sum() == pytest.approx(1.0)
+    assert explained[0] > explained[1] > 0
+    np.testing.assert_allclose(coords.var(axis=0)[0] / coords.var(axis=0).sum(), explained[0])
+    line, explained = charts.pca_2d(np.outer(np.arange(4.0), [1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(line[:, 1], 0, atol=1e-9)
+    assert explained[0] == pytest.approx(1.0)
+    assert charts.pca_2d(np.ones((1, 3)))[0].shape == (1, 2)  # a single state: nothing to spread
+
+
+def test_pca_trajectories_label_every_state(trace):
+    figure = charts.pca_trajectories(trace)
+    encoder, decoder = figure.data
+    assert len(encoder.x) == len(trace.source_tokens) and len(decoder.x) == len(trace.steps)
+    assert list(encoder.text) == charts.source_labels(trace)
+
+
+def test_divergence_is_the_first_step_where_free_running_leaves_the_reference(trace):
+    def diverges(output: list[str], gold: list[str] | None) -> int | None:
+        return charts.divergence_step(replace(trace, output_tokens=output, reference_tokens=gold))
+
+    assert diverges(["o", "l", "<eos>"], ["o", "l", "<eos>"]) is None
+    assert diverges(["o", "x", "<eos>"], ["o", "l", "<eos>"]) == 1
+    assert diverges(["o", "l", "l", "<eos>"], ["o", "l", "<eos>"]) == 2
+    assert diverges(["o"], ["o", "l", "<eos>"]) == 1  # stopped early (truncated)
+    assert diverges(["o", "l"], None) is None  # no reference, nothing to diverge from
+
+
+def test_teacher_forcing_comparison_plots_both_gold_probabilities():
+    model = tiny()
+    teacher = teacher_forced(model, "abc", "cba")
+    free = greedy(model, "abc", reference="cba")
+    figure = charts.teacher_forcing_comparison(teacher, free)
+    assert list(figure.data[0].y) == [s.gold_prob for s in teacher.steps]
+    assert list(figure.data[1].y) == [s.gold_prob for s in free.steps if s.gold_prob is not None]
+    if charts.divergence_step(free) is not None:
+        assert any(shape.type == "line" for shape in figure.layout.shapes)
+
+
+def test_tokens_are_escaped_before_they_become_labels(trace):
+    marked = replace(
+        trace, source_tokens=["<b>x</b>", "$$", "a&b", " ", "<script>", "<eos>"], unknown_source_tokens=[1]
+    )
+    labels = charts.source_labels(marked)
+    assert labels == ["&lt;b&gt;x&lt;/b&gt;", "&#36;&#36;†", "a&amp;b", "␣", "&lt;script&gt;", "&lt;eos&gt;"]
+    figure = charts.attention_heatmap(marked)
+    for text in [*figure.layout.xaxis.ticktext, *(cell for row in figure.data[0].text for cell in row)]:
+        assert "<b>x" not in text and "<script" not in text
+
+
+def test_markdown_escaping_keeps_text_literal():
+    assert md_escape("<b>x</b> $$ *a* _b_ `c` [d](e)") == (r"\<b\>x\<\/b\> \$\$ \*a\* \_b\_ \`c\` \[d\]\(e\)")
+    assert md_escape(":smile: a: b") == "\\:\u2060smile\\: a\\: b"  # no emoji shortcode; ": " stays
+    assert display_token(" ") == "␣" and display_token("") == "∅"
+    assert chart_labels(["a", "b"], [1]) == ["a", "b†"]
+
+
+def test_charts_import_neither_streamlit_nor_torch():
+    code = "import sys, ui.charts, ui.text, ui.equations; print(sorted({'torch', 'streamlit'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_views_never_import_torch():
+    for path in [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        assert "import torch" not in source and "from torch" not in source, path
+        assert "unsafe_allow_html" not in source and "st.html" not in source, path

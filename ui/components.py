@@ -1,0 +1,99 @@
+"""Pieces every page draws the same way: decoding with a sentence on failure, charts, downloads, notes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from . import cache
+from .text import md_escape, quoted
+
+if TYPE_CHECKING:
+    from seq2seq_viz.trace import Trace
+
+logger = logging.getLogger("seq2seq_viz.ui")
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},  # plotly's own toolbar gives the PNG
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
+
+
+def decode(model: cache.Model, text: str, mode: str = "greedy", **kwargs: Any) -> Trace | None:
+    """The cached Trace, or None after one warning sentence (empty text, too long, unknown forced token...)."""
+    try:
+        return cache.trace(model, text, mode, **kwargs)
+    except cache.Seq2SeqVizError as exc:
+        st.warning(md_escape(str(exc)))
+        return None
+
+
+def plot(figure: go.Figure, key: str) -> None:
+    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme="streamlit")
+
+
+def downloads(trace: Trace, stem: str, key: str) -> None:
+    """The trace as JSON and its attention matrix as CSV (generated only when clicked)."""
+    json_col, csv_col, _ = st.columns([1, 1, 2])
+    json_col.download_button(
+        "Download the trace (JSON)",
+        data=trace.to_json,
+        file_name=f"{stem}.trace.json",
+        mime="application/json",
+        key=f"{key}-json",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    if trace.attention is not None:
+        csv_col.download_button(
+            "Download the attention (CSV)",
+            data=trace.attention_csv,
+            file_name=f"{stem}.attention.csv",
+            mime="text/csv",
+            key=f"{key}-csv",
+            on_click="ignore",
+            icon=":material/table:",
+        )
+    else:
+        csv_col.caption("No attention matrix to download: this model uses one fixed context vector.")
+
+
+def file_stem(trace: Trace) -> str:
+    """A file name from the model and mode only (user text never becomes a file name)."""
+    return f"{trace.model.get('name', 'model')}-{trace.mode}"
+
+
+def unknown_note(trace: Trace) -> None:
+    if not trace.unknown_source_tokens:
+        return
+    tokens = list(dict.fromkeys(trace.source_tokens[i] for i in trace.unknown_source_tokens))
+    them = "it" if len(tokens) == 1 else "them"
+    st.warning(
+        f"The model never saw {quoted(tokens)} in training, so it read {them} as an unknown token "
+        f"(marked † in the charts)."
+    )
+
+
+def truncation_note(trace: Trace) -> None:
+    if trace.truncated:
+        st.info(
+            f"Decoding stopped after {len(trace.steps)} steps, the model's output cap, before writing the end token."
+        )
+
+
+@contextmanager
+def sentences_not_tracebacks() -> Iterator[None]:
+    """Errors reach the screen as one sentence; the traceback goes to the server log only."""
+    try:
+        yield
+    except cache.Seq2SeqVizError as exc:
+        st.error(md_escape(str(exc)))
+    except Exception:
+        logger.exception("the page failed")
+        st.error("Something went wrong while drawing this page. Try another input or model; the details are logged.")

@@ -1,0 +1,99 @@
+"""The sidebar every page shares: the model picker (only combinations that exist), the input, the mode, the card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from . import cache, state
+from .text import md_escape
+
+METRIC_NAMES = {
+    "exact_match": "exact match",
+    "bleu": "BLEU",
+    "chrf": "chrF",
+    "char_accuracy": "char accuracy",
+    "token_accuracy": "token accuracy",
+    "accuracy": "accuracy",
+    "aer": "AER",
+}
+
+
+def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
+    """Draw the shared controls and return what they select. Call once per run, before the page."""
+    model = state.init(catalog, cache.examples, page)
+    with st.sidebar:
+        st.selectbox(
+            "Task",
+            state.ordered_tasks(catalog),
+            key=state.TASK,
+            on_change=state.on_task_change,
+            args=(catalog, cache.examples),
+        )
+        st.selectbox(
+            "Cell",
+            state.cells_for(catalog, model.task),
+            key=state.CELL,
+            format_func=lambda c: state.CELL_LABELS.get(c, c),
+            on_change=state.on_model_change,
+        )
+        st.selectbox(
+            "Attention",
+            state.attentions_for(catalog, model.task, model.cell),
+            key=state.ATTENTION,
+            format_func=lambda a: state.ATTENTION_LABELS.get(a, a),
+            on_change=state.on_model_change,
+        )
+        st.text_input(
+            "Input",
+            key=state.TEXT,
+            on_change=state.on_input_change,
+            help="Type a sentence and press Enter.",
+            placeholder="Type a sentence and press Enter",
+        )
+        mode = st.radio(
+            "Decoding",
+            state.MODES,
+            key=state.MODE,
+            format_func=lambda m: state.MODE_LABELS[m],
+            horizontal=True,
+        )
+        if mode == "beam":
+            st.slider("Beam width", *state.BEAM_WIDTH_RANGE, key=state.BEAM_WIDTH, persist_state="session")
+        elif mode == "sample":
+            st.slider("Temperature", *state.TEMPERATURE_RANGE, step=0.1, key=state.TEMPERATURE, persist_state="session")
+            st.number_input("Seed", *state.SEED_RANGE, step=1, key=state.SEED, persist_state="session")
+        model_card(model)
+    return state.selection(catalog)
+
+
+def model_card(model: cache.Model) -> None:
+    """Name, task, architecture, size, test metrics and data attribution, in a few lines."""
+    entry: dict[str, Any] = model.entry
+    config = entry.get("config", {})
+    st.divider()
+    st.markdown(f"**{md_escape(model.name)}**")
+    description = (entry.get("task") or {}).get("description")
+    if description:
+        st.caption(md_escape(description))
+    parts = [
+        state.CELL_LABELS.get(model.cell, model.cell),
+        f"attention {state.ATTENTION_LABELS.get(model.attention, model.attention)}",
+        f"hidden {config.get('hidden_size', '?')}",
+    ]
+    if config.get("bidirectional"):
+        parts.append("bidirectional encoder")
+    if config.get("layers", 1) > 1:
+        parts.append(f"{config['layers']} layers")
+    if entry.get("parameters"):
+        parts.append(f"{entry['parameters']:,} parameters")
+    st.caption(md_escape(" · ".join(parts)))
+    test = (entry.get("metrics") or {}).get("test") or {}
+    scores = [f"{label} {test[key]:.3f}" for key, label in METRIC_NAMES.items() if isinstance(test.get(key), float)]
+    if scores:
+        st.caption(md_escape(f"Test ({test.get('examples', '?')} examples): " + " · ".join(scores)))
+    provenance = entry.get("provenance") or {}
+    if provenance.get("attribution"):
+        licence = f", {provenance['license']}" if provenance.get("license") else ""
+        st.caption(md_escape(f"Data: {provenance['attribution']}{licence}"))
