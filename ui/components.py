@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import cache
+from . import cache, state
 from .text import md_escape, quoted
 
 if TYPE_CHECKING:
@@ -32,6 +32,16 @@ def decode(model: cache.Model, text: str, mode: str = "greedy", **kwargs: Any) -
     except cache.Seq2SeqVizError as exc:
         st.warning(md_escape(str(exc)))
         return None
+
+
+def page_trace(title: str) -> Trace | None:
+    """The header of a page that shows the sidebar's decode, then that decode (None after a warning)."""
+    selection = state.selection(cache.catalog())
+    st.header(title)
+    trace = decode(selection.model, selection.text, selection.mode, options=selection.options)
+    if trace is not None:
+        unknown_note(trace)
+    return trace
 
 
 def plot(figure: go.Figure, key: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, charts, components, state
+from ui import charts, components
 
 GATE_NOTES = {
     "reset": "Reset gate r: how much of the previous state the candidate may read (0 = ignore the past).",
@@ -16,12 +16,9 @@ GATE_NOTES = {
 
 
 def page() -> None:
-    selection = state.selection(cache.catalog())
-    st.header("Cells")
-    trace = components.decode(selection.model, selection.text, selection.mode, options=selection.options)
+    trace = components.page_trace("Cells")
     if trace is None:
         return
-    components.unknown_note(trace)
 
     st.subheader("States over time")
     encoder_col, decoder_col = st.columns(2, gap="medium")

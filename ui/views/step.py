@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, charts, components, equations, state
+from ui import charts, components, equations, state
 from ui.text import display_token, md_escape
 
 
 def page() -> None:
-    selection = state.selection(cache.catalog())
-    st.header("Step through")
-    trace = components.decode(selection.model, selection.text, selection.mode, options=selection.options)
+    trace = components.page_trace("Step through")
     if trace is None:
         return
-    components.unknown_note(trace)
     state.clamp_step(len(trace.steps) - 1)
     timer = st.session_state[state.SPEED] if st.session_state[state.PLAYING] else None
     st.fragment(run_every=timer)(_stepper)(trace, timer)
