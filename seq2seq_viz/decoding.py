@@ -136,9 +136,13 @@ def _stack(records: Sequence[StepRecord], name: str) -> Tensor | None:
     return None if values[0] is None else torch.cat(values)
 
 
+def _initial_hidden(encoded: Encoded) -> Tensor:
+    """The decoder's s_0 for every layer, (L, B, H) (the h of (h, c) for an LSTM)."""
+    return encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial
+
+
 def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None) -> dict[str, list[int]]:
-    initial = encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial  # (L, 1, H)
-    shapes = {"encoder_states": list(encoded.states.shape), "initial_state": list(initial[-1].shape)}  # s_0 (1, H)
+    shapes = {"encoder_states": list(encoded.states.shape), "initial_state": list(_initial_hidden(encoded)[-1].shape)}
     if key_side_shape is not None:
         shapes["key_side"] = key_side_shape
     for name in ("embedded", "rnn_input", "query", "state", "cell", "energies", "weights", "context", "attentional"):
@@ -152,9 +156,9 @@ def _shapes(rec: StepRecord, encoded: Encoded, key_side_shape: list[int] | None)
     return shapes
 
 
-def _encoder_view(model: Seq2Seq, encoded: Encoded) -> dict:
+def _encoder_view(encoded: Encoded) -> dict:
     top = encoded.layers[-1]
-    initial = encoded.initial[0] if isinstance(encoded.initial, tuple) else encoded.initial
+    initial = _initial_hidden(encoded)
     arrays = _np_many(
         {
             "states": top.outputs[0],  # (S, H)
@@ -251,7 +255,7 @@ def _build_trace(
         output_text=detokenize(words, model.config.level),
         attention=fields["weights"],
         steps=steps,
-        encoder=_encoder_view(model, encoded),
+        encoder=_encoder_view(encoded),
         options=options,
         reference=reference,
         reference_tokens=ref_tokens,
