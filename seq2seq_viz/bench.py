@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from functools import partial
@@ -16,18 +15,12 @@ from .tasks import get_task
 from .train import batches, build_vocabs
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median times of a and b, alternated so both see the same machine load."""
+    """Fastest times of a and b over runs alternated so both see the same machine load.
+
+    The minimum is the run least disturbed by other processes (as timeit advises), so ratios of minima are
+    the stable figure on a shared, noisy machine.
+    """
     a(), b()
     ta, tb = [], []
     for _ in range(repeats):
@@ -35,7 +28,7 @@ def _interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int)
             start = time.perf_counter()
             fn()
             out.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+    return min(ta), min(tb)
 
 
 def bench_model(source_len: int, seed: int = 0) -> tuple[Seq2Seq, str]:
