@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--force", action="store_true", help="retrain even if the checkpoint is current")
     p.add_argument("--reevaluate", action="store_true", help="recompute the metrics of current checkpoints")
+    p.add_argument("--reindex", action="store_true", help="only rewrite MANIFEST.json from the cards on disk")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
 
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
@@ -252,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result, indent=None if args.json else 1))
             return 0
         if args.command == "build-zoo":
-            from .zoo import build
+            from .zoo import build, reindex
 
+            if args.reindex:
+                print(f"MANIFEST.json lists {len(reindex(args.out))} models.")
+                return 0
             build(args.task, args.model, args.out, args.device, args.force, args.reevaluate)
             return 0
         if args.command == "bench":

@@ -12,6 +12,7 @@ from .errors import CheckpointError, UnknownModelError
 from .model import Seq2Seq
 
 MANIFEST_FORMAT = "seq2seq_viz.manifest/1"
+CARD_ONLY = ("format", "source_vocab", "target_vocab", "examples", "test_examples")  # kept out of the manifest
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,8 +42,8 @@ def write_manifest(models: dict[str, Any], directory: Path | None = None) -> Pat
 
 
 def manifest_entry(card: dict[str, Any]) -> dict[str, Any]:
-    """What the manifest records of a checkpoint: the card without its vocabularies."""
-    return {k: v for k, v in card.items() if k not in ("source_vocab", "target_vocab", "format")}
+    """What the manifest records of a checkpoint: the card without its vocabularies and example sentences."""
+    return {k: v for k, v in card.items() if k not in CARD_ONLY}
 
 
 def list_models(directory: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -152,6 +152,28 @@ def _save_evaluated(model: Seq2Seq, path: Path, train_config: TrainConfig, card:
     return save_checkpoint(model, path, train_config, metrics, card["provenance"], kept, dtype=card["dtype"])
 
 
+def reindex(directory: Path | None = None, log: Callable[[str], None] = print) -> list[str]:
+    """Rewrite MANIFEST.json from the finished (evaluated) cards on disk; trains nothing."""
+    directory = directory or pretrained_dir()
+    models = {}
+    for card_path in sorted(directory.glob("*.json")):
+        if card_path.name == "MANIFEST.json":
+            continue
+        try:
+            card = read_card(card_path)
+        except CheckpointError as exc:
+            log(f"{card_path.name}: left out ({exc})")
+            continue
+        if card.get("metrics"):
+            models[card["name"]] = manifest_entry(card)
+        else:
+            log(f"{card['name']}: left out (not evaluated yet)")
+    with open(directory / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        write_manifest(models, directory)
+    return sorted(models)
+
+
 def _register(directory: Path, card: dict[str, Any]) -> None:
     """Add or replace one manifest entry; a lock file keeps parallel builders from losing each other's entries."""
     with open(directory / ".manifest.lock", "w") as lock:

@@ -1,0 +1,43 @@
+"""The zoo plan is fair (one set of hyperparameters per task); resuming and reindexing trust only finished cards."""
+
+import json
+
+from seq2seq_viz.checkpoint import save_checkpoint
+from seq2seq_viz.config import ATTENTIONS, CELLS
+from seq2seq_viz.registry import list_models
+from seq2seq_viz.zoo import is_current, plan, planned, reindex
+
+
+def test_the_plan_covers_every_variant_with_shared_hyperparameters():
+    names = {f"{t}-{c}-{a}" for t, c, a in plan()}
+    for task in ("eng-fra", "dates"):
+        assert {f"{task}-{c}-{a}" for c in CELLS for a in ATTENTIONS} <= names
+    for toy in ("reverse", "sort", "copy"):
+        assert {f"{toy}-gru-none", f"{toy}-gru-general", f"{toy}-gru-additive"} <= names
+    for task in ("dates", "reverse"):
+        configs = [planned(t, c, a) for t, c, a in plan([task])]
+        shared = {(m.to_dict() | {"cell": None, "attention": None}).__repr__() for m, _ in configs}
+        assert len(shared) == 1 and len({t for _, t in configs}) == 1
+
+
+def test_resume_and_reindex_trust_only_finished_cards(tmp_path, make_model):
+    model_config, train_config = planned("reverse", "gru", "general")
+    from seq2seq_viz.model import Seq2Seq
+
+    model = Seq2Seq(model_config, make_model().source_vocab, make_model().target_vocab)
+    save_checkpoint(model, tmp_path / model_config.name, train_config, metrics={})
+    assert not is_current(tmp_path / model_config.name, model_config, train_config)  # not evaluated yet
+    save_checkpoint(model, tmp_path / model_config.name, train_config, metrics={"test": {"exact_match": 1.0}})
+    assert is_current(tmp_path / model_config.name, model_config, train_config)
+    other = planned("reverse", "gru", "additive")[1]
+    assert is_current(tmp_path / model_config.name, model_config, other)  # same train config for the task
+    changed = type(train_config)(**{**train_config.to_dict(), "lr": 0.5})
+    assert not is_current(tmp_path / model_config.name, model_config, changed)
+
+    unfinished = make_model(1, attention="dot")
+    save_checkpoint(unfinished, tmp_path / "reverse-gru-dot")
+    (tmp_path / "junk.json").write_text("{not json")
+    assert reindex(tmp_path, log=lambda _: None) == [model_config.name]
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert "source_vocab" not in manifest["models"][model_config.name]
+    assert list(list_models(tmp_path)) == [model_config.name]
