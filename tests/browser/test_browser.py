@@ -166,12 +166,15 @@ def test_stepping_forward_and_back(tab, app_url, zoo):
 
 def test_switching_the_model(tab, app_url, zoo):
     models = list_models(zoo.path)
-    name = subject(zoo)
-    task, cell = models[name]["config"]["task"], models[name]["config"]["cell"]
-    others = [n for n, e in models.items() if n != name and (e["config"]["task"], e["config"]["cell"]) == (task, cell)]
-    if not others:
-        pytest.skip("only one model of this task and cell is installed")
-    target = others[0]
+
+    def kind(n: str) -> tuple[str, str]:
+        return models[n]["config"]["task"], models[n]["config"]["cell"]
+
+    # Start from the default model when it has a sibling (same task and cell), else from any model that has one.
+    starts = [subject(zoo), *sorted(models)]
+    pairs = [(n, o) for n in starts for o in sorted(models) if o != n and kind(o) == kind(n)]
+    assert pairs, "the zoo needs two models of one task and cell to switch between"
+    name, target = pairs[0]
     page = tab.page
     text = inputs_for(zoo, name)[0]
     page.goto(url_for(app_url, model=name, text=text))
