@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="retrain even if the checkpoint is current")
     p.add_argument("--reevaluate", action="store_true", help="recompute the metrics of current checkpoints")
     p.add_argument("--reindex", action="store_true", help="only rewrite MANIFEST.json from the cards on disk")
+    p.add_argument("--adopt", type=Path, help="add this checkpoint (trained elsewhere with the zoo's settings)")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
 
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
@@ -167,6 +168,7 @@ def _train(args) -> int:
     from .evaluate import evaluate_model
     from .tasks import get_task
     from .train import train
+    from .zoo import card_extras
 
     task = get_task(args.task, args.data)
     overrides = json.loads(args.config.read_text()) if args.config else {}
@@ -194,8 +196,7 @@ def _train(args) -> int:
     bar.close()
     metrics = evaluate_model(result.model.cpu(), split="all", data_path=args.data)
     out = args.out or Path("checkpoints") / model_config.name
-    extra = {"training": {"seconds": round(result.seconds, 1), "epochs": len(result.history), "steps": result.steps}}
-    save_checkpoint(result.model, out, train_config, metrics, task.provenance, extra)
+    save_checkpoint(result.model, out, train_config, metrics, task.provenance, card_extras(task, result))
     print(f"wrote {out}.safetensors and {out}.json; test: {json.dumps(metrics['test'])}")
     return 0
 
@@ -253,8 +254,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result, indent=None if args.json else 1))
             return 0
         if args.command == "build-zoo":
-            from .zoo import build, reindex
+            from .zoo import adopt, build, reindex
 
+            if args.adopt:
+                adopt(args.adopt, args.out)
+                return 0
             if args.reindex:
                 print(f"MANIFEST.json lists {len(reindex(args.out))} models.")
                 return 0

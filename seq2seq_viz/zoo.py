@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import load_checkpoint, read_card, save_checkpoint
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .evaluate import evaluate_model
 from .model import Seq2Seq
 from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
-from .tasks import get_task
-from .train import Progress, train
+from .tasks import Task, get_task
+from .train import Progress, TrainResult, train
 
 # Card fields save_checkpoint writes itself; everything else (training, task, examples) is carried over.
 CARD_CORE = {
@@ -62,16 +61,21 @@ def plan(tasks: list[str] | None = None) -> list[tuple[str, str, str]]:
     return [(t, c, a) for t in (tasks or list(PLAN)) for c, a in PLAN[t]]
 
 
+def plan_differences(card: dict[str, Any], model_config: ModelConfig, train_config: TrainConfig) -> list[str]:
+    """The config fields in which a checkpoint's card differs from the plan (device aside)."""
+    stored = {**card["config"], **{f"train.{k}": v for k, v in (card.get("train_config") or {}).items()}}
+    wanted = {**model_config.to_dict(), **{f"train.{k}": v for k, v in train_config.to_dict().items()}}
+    return sorted(k for k in stored.keys() | wanted.keys() if k != "train.device" and stored.get(k) != wanted.get(k))
+
+
 def is_current(path: Path, model_config: ModelConfig, train_config: TrainConfig) -> bool:
-    """The checkpoint exists, is readable, and was trained with exactly these configs (device aside)."""
+    """The checkpoint exists, is readable, is evaluated, and was trained with exactly these configs."""
     try:
         card = read_card(path)
     except CheckpointError:
         return False
-    planned_train = {k: v for k, v in train_config.to_dict().items() if k != "device"}
-    stored_train = {k: v for k, v in (card.get("train_config") or {}).items() if k != "device"}
     evaluated = bool(card.get("metrics"))  # a build stopped between training and evaluation is not finished
-    return evaluated and card["config"] == model_config.to_dict() and stored_train == planned_train
+    return evaluated and not plan_differences(card, model_config, train_config)
 
 
 def build(
@@ -108,7 +112,6 @@ def build(
             continue
         task = get_task(task_name)
         log(f"{name}: training on {len(task.train)} pairs ...")
-        start = time.perf_counter()
         result = train(
             model_config,
             train_config,
@@ -120,27 +123,11 @@ def build(
                 f"({r.seconds:.0f}s)"
             ),
         )
-        seconds = time.perf_counter() - start
-        extra = {
-            "training": {
-                "seconds": round(seconds, 1),
-                "epochs": len(result.history),
-                "best_epoch": result.best_epoch,
-                "steps": result.steps,
-                "stopped_early": result.stopped_early,
-                "device": str(next(result.model.parameters()).device),
-                "history": [vars(r) for r in result.history],
-            },
-            "task": {"name": task.name, "description": task.description, "train_pairs": len(task.train)},
-            "examples": list(task.examples),
-            "test_examples": [
-                {"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]
-            ],
-        }
+        extra = card_extras(task, result)
         card = save_checkpoint(result.model.cpu(), path, train_config, {}, task.provenance, extra, dtype=ZOO_DTYPE)
         card = _save_evaluated(load_checkpoint(path), path, train_config, card)
         _register(directory, card)
-        log(f"{name}: done in {seconds:.0f}s; test {_headline(card['metrics'])}")
+        log(f"{name}: done in {result.seconds:.0f}s; test {_headline(card['metrics'])}")
         trained.append(name)
     return trained
 
@@ -150,6 +137,55 @@ def _save_evaluated(model: Seq2Seq, path: Path, train_config: TrainConfig, card:
     metrics = evaluate_model(model, split="all")
     kept = {k: v for k, v in card.items() if k not in CARD_CORE}
     return save_checkpoint(model, path, train_config, metrics, card["provenance"], kept, dtype=card["dtype"])
+
+
+def adopt(checkpoint: Path, directory: Path | None = None, log: Callable[[str], None] = print) -> str:
+    """Bring a checkpoint trained elsewhere (another machine, `train`) into the zoo, if it matches the plan.
+
+    It is stored as the zoo stores its own (float16, the task's examples and test pairs in the card), evaluated
+    from the stored weights, and registered in the manifest. Returns its name.
+    """
+    directory = directory or pretrained_dir()
+    card = read_card(checkpoint)
+    config = card["config"]
+    if (config["cell"], config["attention"]) not in PLAN.get(config["task"], ()):
+        raise ConfigError(f"{card['name']} is not a model of the zoo's plan.")
+    model_config, train_config = planned(config["task"], config["cell"], config["attention"])
+    differences = plan_differences(card, model_config, train_config)
+    if differences:
+        raise ConfigError(f"{card['name']} was trained with other settings than the zoo's: {', '.join(differences)}.")
+    task = get_task(config["task"])
+    extra = {"training": card.get("training", {}), **_task_extras(task), "adopted_from": Path(checkpoint).name}
+    path = directory / card["name"]
+    stored = save_checkpoint(load_checkpoint(checkpoint), path, train_config, {}, task.provenance, extra, ZOO_DTYPE)
+    stored = _save_evaluated(load_checkpoint(path), path, train_config, stored)
+    _register(directory, stored)
+    log(f"{card['name']}: adopted; test {_headline(stored['metrics'])}")
+    return card["name"]
+
+
+def card_extras(task: Task, result: TrainResult) -> dict[str, Any]:
+    """The card fields of a trained model beyond its weights and configs: how it trained, and its task."""
+    training = {
+        "seconds": round(result.seconds, 1),
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "steps": result.steps,
+        "stopped_early": result.stopped_early,
+        "device": str(next(result.model.parameters()).device),
+        "history": [vars(r) for r in result.history],
+    }
+    return {"training": training, **_task_extras(task)}
+
+
+def _task_extras(task: Task) -> dict[str, Any]:
+    """What a zoo card carries about its task: description, example inputs and test pairs for the app."""
+    test_pairs = [{"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]]
+    return {
+        "task": {"name": task.name, "description": task.description, "train_pairs": len(task.train)},
+        "examples": list(task.examples),
+        "test_examples": test_pairs,
+    }
 
 
 def reindex(directory: Path | None = None, log: Callable[[str], None] = print) -> list[str]:

@@ -5,7 +5,7 @@ import json
 from seq2seq_viz.checkpoint import save_checkpoint
 from seq2seq_viz.config import ATTENTIONS, CELLS
 from seq2seq_viz.registry import list_models
-from seq2seq_viz.zoo import is_current, plan, planned, reindex
+from seq2seq_viz.zoo import adopt, is_current, plan, planned, reindex
 
 
 def test_the_plan_covers_every_variant_with_shared_hyperparameters():
@@ -41,3 +41,28 @@ def test_resume_and_reindex_trust_only_finished_cards(tmp_path, make_model):
     manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
     assert "source_vocab" not in manifest["models"][model_config.name]
     assert list(list_models(tmp_path)) == [model_config.name]
+
+
+def test_adopt_takes_a_matching_checkpoint_and_refuses_another(tmp_path, make_model):
+    import pytest
+
+    from seq2seq_viz.errors import ConfigError
+    from seq2seq_viz.model import Seq2Seq
+    from seq2seq_viz.registry import load_model
+    from seq2seq_viz.tasks import get_task
+    from seq2seq_viz.train import build_vocabs
+
+    model_config, train_config = planned("copy", "gru", "general")
+    vocabs = build_vocabs(get_task("copy").pairs("train"))
+    save_checkpoint(Seq2Seq(model_config, *vocabs), tmp_path / "elsewhere", train_config)
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    assert adopt(tmp_path / "elsewhere", zoo, log=lambda _: None) == "copy-gru-general"
+    adopted = load_model("copy-gru-general", directory=zoo)
+    assert adopted.card["dtype"] == "float16" and adopted.card["test_examples"]
+    assert 0 <= adopted.card["metrics"]["test"]["exact_match"] <= 1
+
+    other = type(train_config)(**{**train_config.to_dict(), "lr": 0.5})
+    save_checkpoint(Seq2Seq(model_config, *vocabs), tmp_path / "tuned", other)
+    with pytest.raises(ConfigError, match=r"train\.lr"):
+        adopt(tmp_path / "tuned", zoo, log=lambda _: None)
