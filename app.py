@@ -11,15 +11,16 @@ from ui.text import md_escape
 
 st.set_page_config(page_title="seq2seq_viz", page_icon=":material/translate:", layout="wide")
 
+translate = st.Page(
+    "ui/views/translate.py", title="Translate", icon=":material/translate:", url_path=state.PAGE_TRANSLATE
+)
+# Streamlit serves its default page at "/" only, never at its url_path; so "/" is a hidden page that forwards to
+# /translate with the same query string, and a shared /translate?... link opens Translate itself.
+home = st.Page(lambda: None, title="Translate", url_path="home", default=True, visibility="hidden")
 page = st.navigation(
     [
-        st.Page(
-            "ui/views/translate.py",
-            title="Translate",
-            icon=":material/translate:",
-            url_path=state.PAGE_TRANSLATE,
-            default=True,
-        ),
+        home,
+        translate,
         st.Page("ui/views/step.py", title="Step through", icon=":material/footprint:", url_path=state.PAGE_STEP),
         st.Page("ui/views/cells.py", title="Cells", icon=":material/grid_on:", url_path=state.PAGE_CELLS),
         st.Page(
@@ -30,6 +31,9 @@ page = st.navigation(
         ),
     ]
 )
+
+if page is home:
+    st.switch_page(translate, query_params=st.query_params.to_dict())
 
 with components.sentences_not_tracebacks():
     models = cache.catalog()

@@ -114,7 +114,9 @@ def test_the_app_opens_on_translate_with_the_heatmap_of_the_default_input(tab, a
         wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
                    labels(trace.output_tokens))  # fmt: skip
     page.wait_for_function("t => document.querySelector('.st-key-text input')?.value === t", arg=text)
+    page.wait_for_function("m => new URL(location.href).searchParams.get('model') === m", arg=default)
     assert query(page)["model"] == default and query(page)["text"] == text
+    assert urlparse(page.url).path.endswith("/translate")  # "/" forwards to the Translate page's own path
     assert page.title() == "seq2seq_viz"
 
 
@@ -201,12 +203,21 @@ def test_a_shared_url_lands_on_the_same_state(tab, app_url, zoo):
     page.goto(url_for(app_url, "step", model=name, text=text, step=str(step)))
     page.get_by_text(re.compile(rf"^Step t = {step} of")).wait_for()
     page.wait_for_function("t => document.querySelector('.st-key-text input')?.value === t", arg=text)
+    page.wait_for_function("() => new URL(location.href).searchParams.get('mode') === 'greedy'")  # URL rewritten
     assert query(page) == {"model": name, "text": text, "mode": "greedy", "step": str(step)}
     entry = list_models(zoo.path)[name]["config"]
     assert page.locator(".st-key-attention input").input_value() == state.ATTENTION_LABELS[entry["attention"]]
     assert page.locator(".st-key-cell input").input_value() == state.CELL_LABELS[entry["cell"]]
     wait_ticks(page, "step-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
                labels(trace.output_tokens))  # fmt: skip
+    # a translate link opens Translate itself (Streamlit's default page lives at "/"), and "/" forwards to it
+    for path in ("translate", ""):
+        page.goto(url_for(app_url, path, model=name, text=text, mode="beam", width="3"))
+        page.wait_for_function("() => location.pathname.endsWith('/translate')")
+        wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens))
+        page.wait_for_function("() => new URL(location.href).searchParams.get('width') === '3'")
+        assert query(page)["mode"] == "beam" and query(page)["text"] == text
+        assert page.get_by_text("Page not found").count() == 0
     # a teacher-forcing link keeps its reference
     reference = "".join(reversed(text)) if entry["level"] == "char" else text
     page.goto(url_for(app_url, "teacher-forcing", model=name, text=text, reference=reference))
