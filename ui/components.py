@@ -51,27 +51,23 @@ def plot(figure: go.Figure, key: str) -> None:
 def downloads(trace: Trace, stem: str, key: str) -> None:
     """The trace as JSON and its attention matrix as CSV (generated only when clicked)."""
     json_col, csv_col, _ = st.columns([1, 1, 2])
-    json_col.download_button(
-        "Download the trace (JSON)",
-        data=trace.to_json,
-        file_name=f"{stem}.trace.json",
-        mime="application/json",
-        key=f"{key}-json",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    files = [(json_col, "the trace (JSON)", trace.to_json, "trace.json", "application/json", ":material/download:")]
     if trace.attention is not None:
-        csv_col.download_button(
-            "Download the attention (CSV)",
-            data=trace.attention_csv,
-            file_name=f"{stem}.attention.csv",
-            mime="text/csv",
-            key=f"{key}-csv",
-            on_click="ignore",
-            icon=":material/table:",
+        files.append(
+            (csv_col, "the attention (CSV)", trace.attention_csv, "attention.csv", "text/csv", ":material/table:")
         )
     else:
         csv_col.caption("No attention matrix to download: this model uses one fixed context vector.")
+    for column, what, data, suffix, mime, icon in files:
+        column.download_button(
+            f"Download {what}",
+            data=data,  # a callable: the file is made only when clicked
+            file_name=f"{stem}.{suffix}",
+            mime=mime,
+            key=f"{key}-{suffix.split('.')[-1]}",
+            on_click="ignore",
+            icon=icon,
+        )
 
 
 def file_stem(trace: Trace) -> str:
