@@ -84,12 +84,12 @@ def _trace(
 ) -> seq2seq_viz.Trace:
     global _decodes
     _decodes += 1
-    model = _model(name, sha256, directory)
+    extra = dict(options)
     if mode == "forced_prefix":
-        return seq2seq_viz.forced_prefix(model, text, list(prefix or ()), reference=reference)
+        extra["prefix"] = list(prefix or ())
     if mode == "teacher_forced":
-        return seq2seq_viz.teacher_forced(model, text, reference or "")
-    return seq2seq_viz.decode(model, text, mode, reference=reference, **dict(options))
+        reference = reference or ""  # core answers an empty reference with one sentence
+    return seq2seq_viz.decode(_model(name, sha256, directory), text, mode, reference=reference, **extra)
 
 
 def trace(
