@@ -41,6 +41,7 @@ URL_READ = "_url_read"  # not a widget: this session has read its URL
 NOTICES = "_notices"  # not a widget: sentences to show once (a bad value in the URL)
 TEXT_IS_DEFAULT = "_text_is_default"  # not a widget: the app chose the input (nobody typed, picked or linked it)
 MODEL_NAME = "_model_name"  # not a widget: the chosen model's name, for the URL
+ZOO_METRIC = "zoo_metric"  # the measure that colours the Models page's grid
 
 # ---- query parameters ----
 Q_MODEL = "model"
@@ -57,6 +58,7 @@ PAGE_TRANSLATE = "translate"
 PAGE_STEP = "step"
 PAGE_CELLS = "cells"
 PAGE_TEACHER_FORCING = "teacher-forcing"
+PAGE_MODELS = "models"
 
 # ---- choices and defaults ----
 MODES = ("greedy", "beam", "sample")

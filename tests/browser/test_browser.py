@@ -306,3 +306,18 @@ def test_the_cells_page_draws_states_gates_and_trajectories(tab, app_url, zoo):
     assert encoder_rows == labels(trace.source_tokens, trace.unknown_source_tokens)
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, "cells")
+
+
+def test_the_models_page_compares_every_model_of_the_task(tab, app_url, zoo):
+    page = tab.page
+    name = subject(zoo)
+    models = list_models(zoo.path)
+    task = models[name]["config"]["task"]
+    siblings = sorted(n for n, entry in models.items() if entry["config"]["task"] == task)
+    page.goto(url_for(app_url, "models", model=name))
+    wait_ticks(page, "models-grid", ["none", "dot", "general", "concat", "additive"], ["rnn", "gru", "lstm"])
+    page.wait_for_selector(".st-key-models-by-length .legendtext")
+    legend = page.locator(".st-key-models-by-length .legendtext").all_text_contents()
+    assert legend == siblings  # one line per model of the sidebar's task
+    assert page.locator("[data-testid='stException']").count() == 0
+    shoot(page, "models")

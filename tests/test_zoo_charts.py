@@ -1,0 +1,81 @@
+"""The Models page's pure figures, on the real shipped manifest: every number drawn is the card's number."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from seq2seq_viz import list_models
+from ui import zoo_charts
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return list_models()
+
+
+def _task(manifest: dict, task: str) -> dict:
+    return {name: entry for name, entry in manifest.items() if entry["config"]["task"] == task}
+
+
+def test_dates_grid_has_every_variant_with_its_card_value(manifest):
+    dates = _task(manifest, "dates")
+    aer = next(m for m in zoo_charts.metrics_of(dates) if m.key == "aer")
+    cells, attentions, values, names = zoo_charts.variant_grid(dates, aer)
+    assert (cells, attentions) == (["rnn", "gru", "lstm"], ["none", "dot", "general", "concat", "additive"])
+    for i, cell in enumerate(cells):
+        for j, attention in enumerate(attentions):
+            name = f"dates-{cell}-{attention}"
+            assert names[i][j] == name
+            expected = dates[name]["metrics"]["test"].get("aer")
+            assert math.isnan(values[i, j]) if expected is None else values[i, j] == expected
+    # The additive models are the known AER misses; the figure colours lower-is-better the right way round.
+    figure = zoo_charts.variant_heatmap(dates, aer, "dates-gru-additive")
+    assert figure.data[0].reversescale is True
+    assert figure.data[0].text[1][4] == f"{dates['dates-gru-additive']['metrics']['test']['aer']:.3f}"
+
+
+def test_toy_by_length_appends_the_unseen_lengths(manifest):
+    what, buckets, values = zoo_charts.by_length(manifest["reverse-gru-none"])
+    metrics = manifest["reverse-gru-none"]["metrics"]
+    assert what == "exact match %"
+    assert buckets == ["3-6", "7-9", "10-12", "13-16", "17-20"]
+    expected = {**metrics["test"]["exact_match_by_length"], **metrics["test_long"]["exact_match_by_length"]}
+    np.testing.assert_allclose(values, [100 * v for v in expected.values()])
+    assert values[0] > values[-1]  # one fixed vector holds short strings, not long ones
+
+
+def test_eng_fra_by_length_is_bleu_and_the_chart_dashes_the_baseline(manifest):
+    eng_fra = _task(manifest, "eng-fra")
+    what, buckets, values = zoo_charts.by_length(eng_fra["eng-fra-gru-none"])
+    assert what == "BLEU" and buckets == ["1-3", "4-6", "7-9"]
+    assert values == list(eng_fra["eng-fra-gru-none"]["metrics"]["test"]["bleu_by_length"].values())
+    figure = zoo_charts.by_length_chart(eng_fra, selected="eng-fra-gru-general")
+    styles = {line.name: (line.line.dash, line.line.width) for line in figure.data}
+    assert styles["eng-fra-gru-none"][0] == "dash" and styles["eng-fra-gru-general"] == ("solid", 4)
+
+
+def test_shared_settings_are_what_makes_a_task_fair(manifest):
+    eng_fra = _task(manifest, "eng-fra")
+    shared = zoo_charts.shared_settings(eng_fra)
+    assert shared["hidden_size"] == 256 and shared["train.epochs"] == 12 and "cell" not in shared
+    summary = zoo_charts.settings_summary(shared)
+    assert summary.startswith("word level · embedding 128 · hidden 256 · 1 layer · bidirectional encoder")
+    assert "words seen 2+ times" in summary
+    # Models that differ in a setting do not claim to share it.
+    mixed = {name: {"config": {"hidden_size": size, "level": "char"}} for name, size in (("a", 8), ("b", 16))}
+    assert zoo_charts.shared_settings(mixed) == {"level": "char"}
+    assert zoo_charts.settings_summary(zoo_charts.shared_settings(mixed)) == "char level"
+
+
+def test_training_curves_and_rows(manifest):
+    entry = manifest["eng-fra-gru-none"]
+    figure = zoo_charts.training_curves(entry)
+    history = entry["training"]["history"]
+    assert list(figure.data[1].y) == [row["valid_loss"] for row in history]
+    assert zoo_charts.training_curves({"training": {"seconds": 1.0}}) is None
+    rows = {row["model"]: row for row in zoo_charts.table_rows(_task(manifest, "eng-fra"))}
+    assert rows["eng-fra-gru-none"]["BLEU"] == round(entry["metrics"]["test"]["bleu"], 1)
+    assert rows["eng-fra-gru-none"]["epochs"] == entry["training"]["epochs"]

@@ -1,0 +1,63 @@
+"""Models: how every shipped model of the sidebar's task scores, as a cell × attention grid, by length and per card."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import cache, components, state, zoo_charts
+from ui.text import md_escape
+
+
+def page() -> None:
+    catalog = cache.catalog()
+    selected = state.selection(catalog).model
+    entries = {name: model.entry for name, model in catalog.items() if model.task == selected.task}
+    st.header("Models")
+    st.caption(
+        md_escape(
+            f"The {len(entries)} shipped {selected.task} model(s), measured on the task's test split (greedy "
+            "decoding). Pick another task in the sidebar; the sidebar's model is outlined in orange."
+        )
+    )
+    shared = zoo_charts.settings_summary(zoo_charts.shared_settings(entries))
+    if shared and len(entries) > 1:
+        st.caption(md_escape(f"Every one of them shares: {shared}. Only the cell and the attention differ."))
+
+    metrics = zoo_charts.metrics_of(entries)
+    if not metrics:
+        st.info("These models' cards record no test metrics: `python -m seq2seq_viz build-zoo --reevaluate` adds them.")
+    else:
+        picker, _ = st.columns([1, 2])
+        metric = picker.selectbox(
+            "Measure", metrics, key=state.ZOO_METRIC, format_func=lambda m: m.label, help="Colours the grid below."
+        )
+        components.plot(zoo_charts.variant_heatmap(entries, metric, selected.name), key="models-grid")
+        if metric.lower_is_better:
+            st.caption("Lower is better here: the brightest squares align closest to the gold alignment.")
+
+        st.subheader("By length")
+        components.plot(zoo_charts.by_length_chart(entries, selected.name), key="models-by-length")
+        st.caption(
+            "Dashed lines are fixed-context models (attention none): the whole source squeezed into one vector, "
+            "which holds less and less as sentences grow. Solid lines attend to every source position."
+        )
+
+        st.subheader("Every model")
+        st.dataframe(pd.DataFrame(zoo_charts.table_rows(entries)), hide_index=True, width="stretch")
+
+    st.subheader(f"Training of {selected.name}")
+    curves = zoo_charts.training_curves(selected.entry)
+    if curves is None:
+        st.info("This model's card records no per-epoch history.")
+    else:
+        components.plot(curves, key="models-training")
+    provenance = selected.entry.get("provenance") or {}
+    details = [f"sha256 {selected.sha256[:16]}…"] if selected.sha256 else []
+    if provenance.get("attribution"):
+        details.append(f"data: {provenance['attribution']} ({provenance.get('license', 'license not recorded')})")
+    if details:
+        st.caption(md_escape(" · ".join(details)))
+
+
+page()
