@@ -9,6 +9,7 @@ import pytest
 from app_support import assert_clean, decode_array, figures, run_app, zoo  # noqa: F401  (zoo is a fixture)
 
 from seq2seq_viz import list_models
+from ui.zoo_charts import ATTENTION_COLORS, CELL_DASHES
 
 MODELS_PAGE = "ui/views/models.py"
 
@@ -70,7 +71,7 @@ def test_choosing_aer_reverses_the_scale_and_leaves_fixed_context_models_blank(z
     assert "Lower is better" in " ".join(c.value for c in at.caption)
 
 
-def test_by_length_lines_follow_the_cards_with_fixed_context_dashed(zoo):  # noqa: F811
+def test_by_length_lines_follow_the_cards_coloured_by_attention_dashed_by_cell(zoo):  # noqa: F811
     at = run_app(MODELS_PAGE, model="reverse-gru-general")
     manifest = list_models(zoo)
     lines = {line["name"]: line for line in figures(at)["models-by-length"]["data"]}
@@ -80,7 +81,8 @@ def test_by_length_lines_follow_the_cards_with_fixed_context_dashed(zoo):  # noq
         buckets = {**metrics["test"]["exact_match_by_length"], **metrics["test_long"]["exact_match_by_length"]}
         assert list(line["x"]) == list(buckets)  # trained lengths, then the unseen ones
         np.testing.assert_allclose(decode_array(line["y"]), [100 * v for v in buckets.values()])
-        assert line["line"]["dash"] == ("dash" if name.endswith("-none") else "solid")
+        cell, attention = name.split("-")[1:]
+        assert (line["line"]["color"], line["line"]["dash"]) == (ATTENTION_COLORS[attention], CELL_DASHES[cell])
     assert lines["reverse-gru-general"]["line"]["width"] > lines["reverse-gru-none"]["line"]["width"]
 
 

@@ -53,8 +53,9 @@ def test_eng_fra_by_length_is_bleu_and_the_chart_dashes_the_baseline(manifest):
     assert what == "BLEU" and buckets == ["1-3", "4-6", "7-9"]
     assert values == list(eng_fra["eng-fra-gru-none"]["metrics"]["test"]["bleu_by_length"].values())
     figure = zoo_charts.by_length_chart(eng_fra, selected="eng-fra-gru-general")
-    styles = {line.name: (line.line.dash, line.line.width) for line in figure.data}
-    assert styles["eng-fra-gru-none"][0] == "dash" and styles["eng-fra-gru-general"] == ("solid", 4)
+    styles = {line.name: (line.line.color, line.line.dash, line.line.width) for line in figure.data}
+    assert styles["eng-fra-gru-none"] == (zoo_charts.MUTED, "solid", 1.5)  # the baseline is grey
+    assert styles["eng-fra-gru-general"] == (zoo_charts.ATTENTION_COLORS["general"], "solid", 4)
 
 
 def test_shared_settings_are_what_makes_a_task_fair(manifest):
@@ -79,3 +80,10 @@ def test_training_curves_and_rows(manifest):
     rows = {row["model"]: row for row in zoo_charts.table_rows(_task(manifest, "eng-fra"))}
     assert rows["eng-fra-gru-none"]["BLEU"] == round(entry["metrics"]["test"]["bleu"], 1)
     assert rows["eng-fra-gru-none"]["epochs"] == entry["training"]["epochs"]
+
+
+def test_labels_never_round_a_miss_up_to_a_perfect_score():
+    exact = next(m for m in zoo_charts.METRICS if m.key == "exact_match")
+    assert exact.text(99.99) == "99.99" and exact.text(100.0) == "100.0" and exact.text(76.14) == "76.1"
+    aer = next(m for m in zoo_charts.METRICS if m.key == "aer")
+    assert aer.text(0.19749) == "0.197" and aer.text(None) == ""

@@ -42,9 +42,14 @@ class Metric:
         return 100.0 * raw if self.percent else float(raw)
 
     def text(self, value: float | None) -> str:
+        """The value as a label: AER to 3 decimals, others to 1, but never a rounded-up "100.0" for less."""
         if value is None:
             return ""
-        return f"{value:.3f}" if self.field == "aer" else f"{value:.1f}"
+        if self.field == "aer":
+            return f"{value:.3f}"
+        if self.percent and 99.95 <= value < 100:
+            return f"{math.floor(value * 100) / 100:.2f}"
+        return f"{value:.1f}"
 
 
 METRICS = (
@@ -144,9 +149,19 @@ def by_length(entry: Entry) -> tuple[str, list[str], list[float]]:
     return "exact match %", list(series), [100.0 * float(v) for v in series.values()]
 
 
+ATTENTION_COLORS = {  # Okabe-Ito (colour-blind safe); the fixed-context baseline is grey
+    "none": MUTED,
+    "dot": "#56B4E9",
+    "general": "#0072B2",
+    "concat": "#009E73",
+    "additive": "#D55E00",
+}
+CELL_DASHES = {"gru": "solid", "lstm": "dash", "rnn": "dot"}
+
+
 def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -> go.Figure:
-    """One line per model over length buckets: fixed-context (attention none) models dashed, the selected model
-    drawn thick in the accent colour, so the baseline's fall with length stands out."""
+    """One line per model over length buckets: the colour says the attention (fixed context grey), the dash
+    says the cell, and the selected model is drawn thick, so the baseline's fall with length stands out."""
     lines, measured, buckets = [], "score", []
     for name, entry in sorted(entries.items()):
         what, labels, values = by_length(entry)
@@ -154,8 +169,7 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -
             continue
         measured = what
         buckets += [b for b in labels if b not in buckets]
-        _, attention = _variant(entry)
-        is_selected = name == selected
+        cell, attention = _variant(entry)
         lines.append(
             go.Scatter(
                 x=labels,
@@ -163,9 +177,9 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -
                 name=chart_label(name),
                 mode="lines+markers",
                 line={
-                    "dash": "dash" if attention == "none" else "solid",
-                    "width": 4 if is_selected else 1.5,
-                    **({"color": ACCENT} if is_selected else {}),
+                    "color": ATTENTION_COLORS.get(attention, ACCENT),
+                    "dash": CELL_DASHES.get(cell, "longdash"),
+                    "width": 4 if name == selected else 1.5,
                 },
                 hovertemplate=f"{chart_label(name)}<br>%{{x}}: %{{y:.1f}}<extra></extra>",
             )
@@ -178,7 +192,7 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -
         + (" (the longest buckets were never seen in training)" if unseen else ""),
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": buckets,
                "title": {"text": "length (words)" if measured == "BLEU" else "length (characters)"}},
-        yaxis={"title": {"text": measured}, "rangemode": "tozero"},
+        yaxis={"title": {"text": measured}},  # not from zero: the differences between models are the point
         legend={"font": {"size": 11}},
     )  # fmt: skip
 

@@ -39,8 +39,9 @@ def page() -> None:
         st.subheader("By length")
         components.plot(zoo_charts.by_length_chart(entries, selected.name), key="models-by-length")
         st.caption(
-            "Dashed lines are fixed-context models (attention none): the whole source squeezed into one vector, "
-            "which holds less and less as sentences grow. Solid lines attend to every source position."
+            "Colour is the attention score; grey lines are fixed-context models (attention none), the whole source "
+            "squeezed into one vector. The dash is the cell: GRU solid, LSTM dashed, RNN dotted. The thick line is "
+            "the sidebar's model. Click a legend entry to hide its line."
         )
 
         st.subheader("Every model")
