@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import Seq2SeqVizError
+from .errors import ConfigError, Seq2SeqVizError
 
 MODES = {
     "greedy": "greedy",
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reindex", action="store_true", help="only rewrite MANIFEST.json from the cards on disk")
     p.add_argument("--adopt", type=Path, help="add this checkpoint (trained elsewhere with the zoo's settings)")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
+    p.add_argument("--jobs", type=int, default=1, help="models trained at once, one process and core each")
 
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
     p.add_argument("--json", action="store_true")
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result, indent=None if args.json else 1))
             return 0
         if args.command == "build-zoo":
-            from .zoo import adopt, build, reindex
+            from .zoo import adopt, build_parallel, reindex
 
             if args.adopt:
                 adopt(args.adopt, args.out)
@@ -262,7 +263,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.reindex:
                 print(f"MANIFEST.json lists {len(reindex(args.out))} models.")
                 return 0
-            build(args.task, args.model, args.out, args.device, args.force, args.reevaluate)
+            if args.jobs < 1:
+                raise ConfigError("--jobs must be at least 1.")
+            build_parallel(
+                args.jobs,
+                tasks=args.task,
+                names=args.model,
+                directory=args.out,
+                device=args.device,
+                force=args.force,
+                reevaluate=args.reevaluate,
+            )
             return 0
         if args.command == "bench":
             from .bench import run_all

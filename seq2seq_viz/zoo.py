@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-from collections.abc import Callable
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +90,17 @@ def build(
     reevaluate: bool = False,
     log: Callable[[str], None] = print,
     on_step: Callable[[Progress], None] | None = None,
+    force_before: float | None = None,
 ) -> list[str]:
     """Train every planned model that is missing or stale, evaluate it, write it and update the manifest.
 
     Returns the names trained. The manifest is rewritten after each model, so finished work is never lost.
+    Builders may run side by side (build_parallel, or several commands): each model is claimed by one of them.
+    force retrains models written before force_before (default: now), so parallel forced builders share the work.
     """
     directory = directory or pretrained_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    force_before = force_before or time.time()
     trained = []
     for task_name, cell, attention in plan(tasks):
         model_config, train_config = planned(task_name, cell, attention, device)
@@ -101,35 +108,91 @@ def build(
         if names and name not in names:
             continue
         path = directory / name
-        if not force and is_current(path, model_config, train_config):
-            card = read_card(path)
-            if reevaluate:  # metric definitions changed: recompute from the unchanged weights
-                card = _save_evaluated(load_checkpoint(path), path, train_config, card)
-                log(f"{name}: re-evaluated; test {_headline(card['metrics'])}")
-            else:
-                log(f"{name}: up to date, skipped")
-            _register(directory, card)
+        if _finished(path, model_config, train_config, force, force_before):
+            _skip(directory, path, train_config, reevaluate, log)
             continue
-        task = get_task(task_name)
-        log(f"{name}: training on {len(task.train)} pairs ...")
-        result = train(
-            model_config,
-            train_config,
-            task.pairs("train"),
-            task.pairs("valid"),
-            on_step=on_step,
-            on_epoch=lambda r, n=name: log(
-                f"{n}: epoch {r.epoch} train {r.train_loss:.3f} valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f} "
-                f"({r.seconds:.0f}s)"
-            ),
-        )
-        extra = card_extras(task, result)
-        card = save_checkpoint(result.model.cpu(), path, train_config, {}, task.provenance, extra, dtype=ZOO_DTYPE)
-        card = _save_evaluated(load_checkpoint(path), path, train_config, card)
-        _register(directory, card)
+        with _claim(directory, name) as mine:
+            if not mine:
+                log(f"{name}: another builder is training it, skipped")
+                continue
+            if _finished(path, model_config, train_config, force, force_before):  # done while we looked away
+                _skip(directory, path, train_config, reevaluate, log)
+                continue
+            task = get_task(task_name)
+            log(f"{name}: training on {len(task.train)} pairs ...")
+            result = train(
+                model_config,
+                train_config,
+                task.pairs("train"),
+                task.pairs("valid"),
+                on_step=on_step,
+                on_epoch=lambda r, n=name: log(
+                    f"{n}: epoch {r.epoch} train {r.train_loss:.3f} valid {r.valid_loss:.3f} "
+                    f"acc {r.valid_accuracy:.3f} ({r.seconds:.0f}s)"
+                ),
+            )
+            extra = card_extras(task, result)
+            card = save_checkpoint(result.model.cpu(), path, train_config, {}, task.provenance, extra, dtype=ZOO_DTYPE)
+            card = _save_evaluated(load_checkpoint(path), path, train_config, card)
+            _register(directory, card)
         log(f"{name}: done in {result.seconds:.0f}s; test {_headline(card['metrics'])}")
         trained.append(name)
     return trained
+
+
+def build_parallel(jobs: int, **options: Any) -> list[str]:
+    """build() in `jobs` processes at once (one torch thread each), sharing the plan model by model.
+
+    On a machine of N cores, N jobs finish the zoo about N times sooner than one; each prints its own progress.
+    """
+    if jobs <= 1 or options.get("reevaluate"):  # re-evaluating is quick, and each worker would redo it all
+        return build(**options)
+    options = {**options, "force_before": time.time()}
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        results = pool.map(_build_worker, [options] * jobs)
+    return sorted(name for names in results for name in names)
+
+
+def _build_worker(options: dict[str, Any]) -> list[str]:
+    import torch
+
+    torch.set_num_threads(1)
+    return build(**options, log=_flushed_print)
+
+
+def _flushed_print(message: str) -> None:
+    print(message, flush=True)  # workers' output goes to a pipe or a log file: show each line as it comes
+
+
+def _finished(path: Path, model_config: ModelConfig, train_config: TrainConfig, force: bool, before: float) -> bool:
+    if not is_current(path, model_config, train_config):
+        return False
+    return not force or path.with_suffix(".json").stat().st_mtime >= before
+
+
+def _skip(directory: Path, path: Path, train_config: TrainConfig, reevaluate: bool, log: Callable[[str], None]) -> None:
+    card = read_card(path)
+    if reevaluate:  # metric definitions changed: recompute from the unchanged weights
+        card = _save_evaluated(load_checkpoint(path), path, train_config, card)
+        log(f"{card['name']}: re-evaluated; test {_headline(card['metrics'])}")
+    else:
+        log(f"{card['name']}: up to date, skipped")
+    _register(directory, card)
+
+
+@contextmanager
+def _claim(directory: Path, name: str) -> Iterator[bool]:
+    """Whether this process holds the (non-blocking, exclusive) claim on training `name`; held until exit.
+
+    The lock dies with its process, so a builder that crashed or was killed never leaves a model claimed.
+    """
+    with open(directory / f".{name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def _save_evaluated(model: Seq2Seq, path: Path, train_config: TrainConfig, card: dict[str, Any]) -> dict[str, Any]:

@@ -66,3 +66,52 @@ def test_adopt_takes_a_matching_checkpoint_and_refuses_another(tmp_path, make_mo
     save_checkpoint(Seq2Seq(model_config, *vocabs), tmp_path / "tuned", other)
     with pytest.raises(ConfigError, match=r"train\.lr"):
         adopt(tmp_path / "tuned", zoo, log=lambda _: None)
+
+
+def _copy_shipped(name, directory):
+    import shutil
+
+    from seq2seq_viz.registry import pretrained_dir
+
+    directory.mkdir(exist_ok=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(pretrained_dir() / f"{name}{suffix}", directory / f"{name}{suffix}")
+
+
+def test_a_model_claimed_by_another_builder_is_left_to_it(tmp_path):
+    import fcntl
+
+    from seq2seq_viz.zoo import build
+
+    logs = []
+    with open(tmp_path / ".reverse-gru-general.lock", "w") as held:  # as another builder process would hold it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == []
+    assert logs == ["reverse-gru-general: another builder is training it, skipped"]
+    assert not (tmp_path / "reverse-gru-general.json").exists()
+
+
+def test_force_retrains_only_what_was_written_before_the_build_started(tmp_path):
+    import time
+
+    from seq2seq_viz.zoo import _finished
+
+    _copy_shipped("reverse-gru-general", tmp_path)
+    path = tmp_path / "reverse-gru-general"
+    configs = planned("reverse", "gru", "general")
+    assert _finished(path, *configs, force=False, before=time.time() + 60)
+    assert not _finished(path, *configs, force=True, before=time.time() + 60)  # older than this forced build
+    assert _finished(path, *configs, force=True, before=0.0)  # another forced worker already rebuilt it
+
+
+def test_build_zoo_jobs_runs_workers_that_share_the_plan(tmp_path, capfd):
+    from seq2seq_viz.cli import main
+
+    _copy_shipped("reverse-gru-general", tmp_path)
+    argv = ["build-zoo", "--out", str(tmp_path), "--model", "reverse-gru-general", "--model", "reverse-gru-dot"]
+    assert main([*argv, "--jobs", "2"]) == 0  # reverse-gru-dot is not in the plan, so nothing trains
+    out = capfd.readouterr().out
+    assert out.count("reverse-gru-general: up to date, skipped") == 2  # both workers saw it finished
+    assert list(list_models(tmp_path)) == ["reverse-gru-general"]
+    assert main([*argv, "--jobs", "0"]) == 1
+    assert "--jobs must be at least 1." in capfd.readouterr().err
