@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list-models", help="the shipped pretrained models")
     p.add_argument("--json", action="store_true")
     p.add_argument("--markdown", action="store_true", help="a table of every model and its test metrics")
+    p.add_argument("--lessons", action="store_true", help="a table of the eng-fra models' lesson-sentence outputs")
 
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
@@ -120,6 +121,20 @@ def markdown_table(models: dict) -> str:
             f"{_fmt(test.get('aer'), digits=3)} | {_fmt(long.get('exact_match'), 100)} | "
             f"{_fmt(test.get('bleu_long'))} |"
         )
+    return "\n".join(rows)
+
+
+def lesson_table(models: dict) -> str:
+    """What each eng-fra model writes (greedy) for the lesson sentences (the README's table is this output)."""
+    from .decoding import greedy
+    from .registry import load_model
+    from .tasks.engfra import LESSON_SENTENCES
+
+    rows = ["| model | " + " | ".join(LESSON_SENTENCES) + " |", "|---" * (len(LESSON_SENTENCES) + 1) + "|"]
+    for name in sorted(n for n, entry in models.items() if entry.get("config", {}).get("task") == "eng-fra"):
+        model = load_model(name)
+        outputs = [greedy(model, sentence).output_text.replace("|", "\\|") for sentence in LESSON_SENTENCES]
+        rows.append(f"| {name} | " + " | ".join(outputs) + " |")
     return "\n".join(rows)
 
 
@@ -231,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
-            if args.markdown:
-                print(markdown_table(models))
+            if args.markdown or args.lessons:
+                print(markdown_table(models) if args.markdown else lesson_table(models))
                 return 0
             if args.json:
                 print(json.dumps(models, indent=1))

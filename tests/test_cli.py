@@ -99,3 +99,21 @@ def test_train_writes_a_checkpoint_that_translate_reads(tmp_path):
     assert card["training"]["steps"] == 5 and "exact_match" in card["metrics"]["test"]
     trace = json.loads(cli("translate", "--model", str(out), "--json", "abc").stdout)
     assert trace["model"]["name"] == "copy-gru-dot"
+
+
+def _readme_block(marker: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"<!-- {marker}:")
+    return text[text.index("\n", start) + 1 : text.index(f"<!-- /{marker} -->")].strip()
+
+
+def test_the_readme_tables_are_what_the_shipped_models_measure_and_write():
+    from seq2seq_viz.cli import lesson_table, markdown_table
+
+    models = list_models()
+    assert _readme_block("zoo-table") == markdown_table(models)  # regenerate: list-models --markdown
+    lessons = lesson_table(models)  # regenerate: list-models --lessons
+    assert _readme_block("lesson-table") == lessons
+    assert lessons.count("\n| eng-fra-") == sum(entry["config"]["task"] == "eng-fra" for entry in models.values())

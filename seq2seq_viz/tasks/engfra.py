@@ -13,6 +13,7 @@ from .base import Example, Task
 
 ENV_VAR = "SEQ2SEQ_VIZ_ENG_FRA"
 N_VALID, N_TEST = 1000, 2000  # English sentences, not pairs
+LESSON_SENTENCES = ("I am cold.", "I love learning.", "The weather is nice today.")  # the lesson plan's examples
 LONGEST_STRATUM = 9  # sentences of 9 words or more share one stratum ("9+")
 
 # The directory that holds the seq2seq_viz package; the shared data lives beside it (see shared/data/README.md).
@@ -150,9 +151,7 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
         },
         train_defaults={"epochs": 12, "batch_size": 64, "lr": 2e-3, "min_freq": 2},
         examples=(
-            "I am cold.",
-            "I love learning.",
-            "The weather is nice today.",
+            *LESSON_SENTENCES,
             "Where is the station?",
             "She is reading a book.",
             "We are happy.",
