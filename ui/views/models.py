@@ -45,7 +45,13 @@ def page() -> None:
         )
 
         st.subheader("Every model")
-        st.dataframe(pd.DataFrame(zoo_charts.table_rows(entries)), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(zoo_charts.table_rows(entries)),
+            hide_index=True,
+            width="stretch",
+            column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+        )
+        st.caption("Click a column's header to sort by it.")
 
     st.subheader(f"Training of {selected.name}")
     curves = zoo_charts.training_curves(selected.entry)
