@@ -157,7 +157,7 @@ def _build_worker(options: dict[str, Any]) -> list[str]:
     import torch
 
     torch.set_num_threads(1)
-    return build(**options, log=_flushed_print)
+    return build(**{**options, "log": _flushed_print})
 
 
 def _flushed_print(message: str) -> None:
