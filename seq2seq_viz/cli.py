@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--markdown", action="store_true", help="a table of every model and its test metrics")
     p.add_argument("--lessons", action="store_true", help="a table of the eng-fra models' lesson-sentence outputs")
+    p.add_argument("--grid", action="store_true", help="eng-fra BLEU (all / 7+ words) by cell and attention")
 
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
@@ -121,6 +122,20 @@ def markdown_table(models: dict) -> str:
             f"{_fmt(test.get('aer'), digits=3)} | {_fmt(long.get('exact_match'), 100)} | "
             f"{_fmt(test.get('bleu_long'))} |"
         )
+    return "\n".join(rows)
+
+
+def bleu_grid(models: dict) -> str:
+    """eng-fra test BLEU by cell (rows) and attention (columns), as "all sources / 7+ word sources"."""
+    from .config import ATTENTIONS, CELLS
+
+    rows = ["| cell | " + " | ".join(ATTENTIONS) + " |", "|---" + "|--:" * len(ATTENTIONS) + "|"]
+    for cell in CELLS:
+        scores = []
+        for attention in ATTENTIONS:
+            test = models.get(f"eng-fra-{cell}-{attention}", {}).get("metrics", {}).get("test", {})
+            scores.append(f"{_fmt(test.get('bleu'))} / {_fmt(test.get('bleu_long'))}" if test else "–")
+        rows.append(f"| {cell} | " + " | ".join(scores) + " |")
     return "\n".join(rows)
 
 
@@ -246,9 +261,11 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
-            if args.markdown or args.lessons:
-                print(markdown_table(models) if args.markdown else lesson_table(models))
-                return 0
+            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid}
+            for flag, table in tables.items():
+                if getattr(args, flag):
+                    print(table(models))
+                    return 0
             if args.json:
                 print(json.dumps(models, indent=1))
             elif not models:
