@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--adopt", type=Path, help="add this checkpoint (trained elsewhere with the zoo's settings)")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
     p.add_argument("--jobs", type=int, default=1, help="models trained at once, one process and core each")
+    p.add_argument("--force-before", type=float, help=argparse.SUPPRESS)  # set by --jobs for its forced workers
 
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
     p.add_argument("--json", action="store_true")
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result, indent=None if args.json else 1))
             return 0
         if args.command == "build-zoo":
-            from .zoo import adopt, build_parallel, reindex
+            from .zoo import adopt, build, build_parallel, reindex
 
             if args.adopt:
                 adopt(args.adopt, args.out)
@@ -297,14 +298,18 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.jobs < 1:
                 raise ConfigError("--jobs must be at least 1.")
-            build_parallel(
-                args.jobs,
-                tasks=args.task,
-                names=args.model,
-                directory=args.out,
-                device=args.device,
-                force=args.force,
-                reevaluate=args.reevaluate,
+            if args.jobs > 1:
+                return build_parallel(
+                    args.jobs, args.task, args.model, args.out, args.device, args.force, args.reevaluate
+                )
+            build(
+                args.task,
+                args.model,
+                args.out,
+                args.device,
+                args.force,
+                args.reevaluate,
+                force_before=args.force_before,
             )
             return 0
         if args.command == "bench":

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import multiprocessing
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,28 +142,38 @@ def build(
     return trained
 
 
-def build_parallel(jobs: int, **options: Any) -> list[str]:
-    """build() in `jobs` processes at once (one torch thread each), sharing the plan model by model.
+def build_parallel(
+    jobs: int,
+    tasks: list[str] | None = None,
+    names: list[str] | None = None,
+    directory: Path | None = None,
+    device: str = "auto",
+    force: bool = False,
+    reevaluate: bool = False,
+) -> int:
+    """build() in `jobs` separate `python -m seq2seq_viz build-zoo` processes (one torch thread each) that share
+    the plan model by model; returns the first non-zero exit status, else 0.
 
-    On a machine of N cores, N jobs finish the zoo about N times sooner than one; each prints its own progress.
+    Separate commands rather than a multiprocessing pool: a worker that dies is an exit status here, never a
+    pool that waits forever, and nothing depends on what the calling process's __main__ is.
     """
-    if jobs <= 1 or options.get("reevaluate"):  # re-evaluating is quick, and each worker would redo it all
-        return build(**options)
-    options = {**options, "force_before": time.time()}
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-        results = pool.map(_build_worker, [options] * jobs)
-    return sorted(name for names in results for name in names)
-
-
-def _build_worker(options: dict[str, Any]) -> list[str]:
-    import torch
-
-    torch.set_num_threads(1)
-    return build(**{**options, "log": _flushed_print})
-
-
-def _flushed_print(message: str) -> None:
-    print(message, flush=True)  # workers' output goes to a pipe or a log file: show each line as it comes
+    if jobs <= 1 or reevaluate:  # re-evaluating is quick, and each worker would redo it all
+        build(tasks, names, directory, device, force, reevaluate)
+        return 0
+    command = [sys.executable, "-m", "seq2seq_viz", "--threads", "1", "build-zoo", "--device", device]
+    command += [arg for task in tasks or () for arg in ("--task", task)]
+    command += [arg for name in names or () for arg in ("--model", name)]
+    command += ["--out", str(directory)] if directory else []
+    command += ["--force", "--force-before", repr(time.time())] if force else []
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+    }
+    workers = [subprocess.Popen(command, env=env) for _ in range(jobs)]
+    statuses = [worker.wait() for worker in workers]
+    return next((status for status in statuses if status), 0)
 
 
 def _finished(path: Path, model_config: ModelConfig, train_config: TrainConfig, force: bool, before: float) -> bool:
