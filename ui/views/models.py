@@ -53,7 +53,7 @@ def page() -> None:
         )
         st.caption("Click a column's header to sort by it.")
 
-    st.subheader(f"Training of {selected.name}")
+    st.subheader(md_escape(f"Training of {selected.name}"))
     curves = zoo_charts.training_curves(selected.entry)
     if curves is None:
         st.info("This model's card records no per-epoch history.")
