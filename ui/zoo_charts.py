@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import ACCENT, MUTED, SECOND, _figure
+from .charts import ACCENT, MUTED, SECOND, _axis, _figure
 from .text import chart_label
 
 Entry = Mapping[str, Any]
@@ -122,11 +122,9 @@ def variant_heatmap(entries: Mapping[str, Entry], metric: Metric, selected: str 
         [heatmap],
         height=70 + 60 * len(cells),
         title=f"{metric.label} by cell and attention",
-        xaxis={"tickmode": "array", "tickvals": list(range(len(attentions))), "ticktext": attentions,
-               "title": {"text": "attention"}, "showgrid": False, "zeroline": False},
-        yaxis={"tickmode": "array", "tickvals": list(range(len(cells))), "ticktext": cells,
-               "title": {"text": "cell"}, "showgrid": False, "zeroline": False, "autorange": "reversed"},
-    )  # fmt: skip
+        xaxis=_axis(attentions, "attention"),
+        yaxis=_axis(cells, "cell", autorange="reversed"),
+    )
     for i, row in enumerate(names):
         for j, name in enumerate(row):
             if name and name == selected:
