@@ -21,7 +21,12 @@ from .model import Seq2Seq
 from .vocab import Vocab
 
 FORMAT = "seq2seq_viz.checkpoint/1"
-DTYPES = {"float32": torch.float32, "float16": torch.float16}
+# How the weights are stored; loading always restores float32. "int8" keeps the vocabulary-sized tables (the two
+# embeddings and the output projection W_s, most of a word-level model) as int8 rows with one float16 scale per
+# row, and every other tensor in float16.
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "int8": torch.float16}
+ROW_QUANTIZED = ("encoder.embedding.weight", "decoder.embedding.weight", "decoder.W_s.weight")
+SCALE_SUFFIX = ".row_scale"
 
 
 def sha256_of(path: Path) -> str:
@@ -43,6 +48,55 @@ def parameter_count(model: Seq2Seq) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """int8 rows and one float16 scale per row (max |row| / 127): each weight is off by at most half a scale."""
+    weight = weight.float()
+    smallest = torch.finfo(torch.float16).tiny  # an all-zero row (the PAD embedding) keeps a usable scale
+    scale = (weight.abs().amax(dim=1) / 127).clamp_min(smallest).half()
+    rows = torch.round(weight / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
+    return rows.contiguous(), scale.contiguous()
+
+
+def dequantize_rows(rows: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return rows.float() * scale.float()[:, None]
+
+
+def stored_tensors(model: Seq2Seq, dtype: str) -> dict[str, torch.Tensor]:
+    """The state dict as a checkpoint of this dtype stores it."""
+    tensors = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().to("cpu", DTYPES[dtype]).contiguous()
+        if dtype == "int8" and key in ROW_QUANTIZED:
+            tensors[key], tensors[key + SCALE_SUFFIX] = quantize_rows(value)
+        else:
+            tensors[key] = value
+    return tensors
+
+
+def restored_tensors(tensors: dict[str, torch.Tensor], label: str = "model") -> dict[str, torch.Tensor]:
+    """float32 tensors from stored ones: int8 rows are multiplied back by their scales."""
+    restored = {k: v for k, v in tensors.items() if not k.endswith(SCALE_SUFFIX)}
+    for key, value in restored.items():
+        scale = tensors.get(key + SCALE_SUFFIX)
+        quantized = value.dtype == torch.int8
+        if quantized != (scale is not None) or (quantized and tuple(scale.shape) != value.shape[:1]):
+            raise CheckpointError(f"Checkpoint {label!r}: its int8 weights and their row scales do not match.")
+    scales_alone = [k for k in tensors if k.endswith(SCALE_SUFFIX) and k[: -len(SCALE_SUFFIX)] not in tensors]
+    if scales_alone:
+        raise CheckpointError(f"Checkpoint {label!r}: its int8 weights and their row scales do not match.")
+    return {
+        k: dequantize_rows(v, tensors[k + SCALE_SUFFIX]) if v.dtype == torch.int8 else v.float()
+        for k, v in restored.items()
+    }
+
+
+def stored_copy(model: Seq2Seq, dtype: str) -> Seq2Seq:
+    """A copy of the model with exactly the weights a checkpoint of this dtype would load (for evaluating it)."""
+    copy = Seq2Seq(model.config, model.source_vocab, model.target_vocab)
+    copy.load_state_dict(restored_tensors(stored_tensors(model, dtype), model.name), strict=True)
+    return copy.eval()
+
+
 def save_checkpoint(
     model: Seq2Seq,
     path: str | Path,
@@ -52,11 +106,13 @@ def save_checkpoint(
     extra: dict[str, Any] | None = None,
     dtype: str = "float32",
 ) -> dict[str, Any]:
-    """Write <stem>.safetensors and <stem>.json; returns the card. float16 halves the size; loading restores fp32."""
+    """Write <stem>.safetensors and <stem>.json; returns the card.
+
+    float16 halves the size, int8 (see DTYPES) about quarters a word-level model's; loading restores float32.
+    """
     weights_path, card_path = paths_for(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu", DTYPES[dtype]).contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(weights_path), metadata={"format": FORMAT, "name": model.name})
+    save_file(stored_tensors(model, dtype), str(weights_path), metadata={"format": FORMAT, "name": model.name})
     card = {
         "format": FORMAT,
         "name": model.name,
@@ -92,6 +148,9 @@ def read_card(path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("config", "source_vocab", "target_vocab", "sha256", "dtype") if k not in card]
     if missing:
         raise CheckpointError(f"Checkpoint {label!r}: its card lacks {', '.join(missing)}.")
+    if card["dtype"] not in DTYPES:
+        stored = card["dtype"]
+        raise CheckpointError(f"Checkpoint {label!r} stores its weights as {stored!r}, which this version cannot read.")
     return card
 
 
@@ -133,6 +192,7 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"Checkpoint {label!r}: the weights file cannot be read ({exc}).") from None
+    tensors = restored_tensors(tensors, label)
     model = Seq2Seq(config, source_vocab, target_vocab)
     expected_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found_shapes = {k: tuple(v.shape) for k, v in tensors.items()}
@@ -147,6 +207,6 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device
         else:
             detail = f"{wrong[0]} is {found_shapes[wrong[0]]}, the config needs {expected_shapes[wrong[0]]}"
         raise CheckpointError(f"Checkpoint {label!r}: its weights do not fit its config ({detail}).")
-    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    model.load_state_dict(tensors, strict=True)
     model.card = card  # type: ignore[attr-defined]  # metrics and provenance, for the UI's model card
     return model.to(device).eval()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seq2seq_viz import decoding
-from seq2seq_viz.checkpoint import load_checkpoint, save_checkpoint
+from seq2seq_viz.checkpoint import ROW_QUANTIZED, load_checkpoint, save_checkpoint, stored_copy
 from seq2seq_viz.errors import CheckpointError
 
 
@@ -34,6 +34,53 @@ def test_float16_storage_restores_float32(tmp_path, make_model):
     weight = loaded.decoder.W_s.weight
     assert weight.dtype == torch.float32
     assert (weight - model.decoder.W_s.weight).abs().max() < 1e-3
+
+
+def test_int8_storage_keeps_every_weight_within_half_a_row_scale(tmp_path, make_model):
+    from safetensors.torch import load_file
+
+    model = make_model(2, attention="concat")
+    save_checkpoint(model, tmp_path / "q", dtype="int8")
+    stored = load_file(str(tmp_path / "q.safetensors"))
+    loaded = load_checkpoint(tmp_path / "q")
+    original = {k: v.half().float() for k, v in model.state_dict().items()}
+    for key, value in loaded.state_dict().items():
+        assert value.dtype == torch.float32
+        if key in ROW_QUANTIZED:
+            assert stored[key].dtype == torch.int8 and stored[key].abs().amax(dim=1).eq(127).any()
+            scale = stored[key + ".row_scale"].float()[:, None]
+            error = (value - original[key]).abs()
+            assert (error <= scale * 0.5 + 1e-6).all() and error.max() > 0
+        else:
+            assert stored[key].dtype == torch.float16 and torch.equal(value, original[key])
+    copy = stored_copy(model, "int8")  # what the zoo evaluates before writing is exactly what loads
+    copied, restored = copy.state_dict(), loaded.state_dict()
+    assert copied.keys() == restored.keys() and all(torch.equal(copied[k], restored[k]) for k in copied)
+    assert decoding.greedy(loaded, "abc").output_tokens == decoding.greedy(copy, "abc").output_tokens
+
+
+def test_int8_rows_without_their_scales_and_unknown_dtypes_are_refused(tmp_path, make_model):
+    from safetensors.torch import load_file, save_file
+
+    from seq2seq_viz.checkpoint import sha256_of
+
+    save_checkpoint(make_model(3), tmp_path / "q", dtype="int8")
+    weights, card_path = tmp_path / "q.safetensors", tmp_path / "q.json"
+    card = json.loads(card_path.read_text())
+    card_path.write_text(json.dumps({**card, "dtype": "int3"}))
+    with pytest.raises(CheckpointError, match="stores its weights as 'int3'"):
+        load_checkpoint(tmp_path / "q")
+    tensors = load_file(str(weights))
+    for damaged in (
+        {k: v for k, v in tensors.items() if k != "decoder.W_s.weight.row_scale"},
+        {**tensors, "decoder.W_s.weight.row_scale": tensors["decoder.W_s.weight.row_scale"][:-1]},
+        {**tensors, "decoder.W_s.bias.row_scale": tensors["decoder.W_s.weight.row_scale"].clone()},
+        {**tensors, "decoder.nothing.row_scale": tensors["decoder.W_s.weight.row_scale"].clone()},
+    ):
+        save_file(damaged, str(weights))
+        card_path.write_text(json.dumps({**card, "sha256": sha256_of(weights)}))
+        with pytest.raises(CheckpointError, match="row scales do not match"):
+            load_checkpoint(tmp_path / "q")
 
 
 def test_a_pickle_is_refused_without_unpickling(saved):

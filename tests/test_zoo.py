@@ -115,3 +115,24 @@ def test_build_zoo_jobs_runs_workers_that_share_the_plan(tmp_path, capfd):
     assert list(list_models(tmp_path)) == ["reverse-gru-general"]
     assert main([*argv, "--jobs", "0"]) == 1
     assert "--jobs must be at least 1." in capfd.readouterr().err
+
+
+def test_a_checkpoint_stored_otherwise_than_the_zoo_stores_it_is_rewritten_and_reevaluated(tmp_path, monkeypatch):
+    from seq2seq_viz import zoo
+    from seq2seq_viz.checkpoint import load_checkpoint
+    from seq2seq_viz.evaluate import evaluate_model
+
+    _copy_shipped("reverse-gru-general", tmp_path)
+    before = load_checkpoint(tmp_path / "reverse-gru-general")
+    monkeypatch.setitem(zoo.ZOO_DTYPES, "reverse", "int8")
+    logs = []
+    assert zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == []  # nothing trained
+    assert logs[0].startswith("reverse-gru-general: re-evaluated (int8)")
+    after = load_checkpoint(tmp_path / "reverse-gru-general")
+    assert after.card["dtype"] == "int8" and after.card["sha256"] != before.card["sha256"]
+    assert after.card["training"] == before.card["training"]  # the card keeps how the model was trained
+    assert evaluate_model(after, split="all")["test"] == after.card["metrics"]["test"]
+    assert list_models(tmp_path)["reverse-gru-general"]["sha256"] == after.card["sha256"]
+    logs.clear()
+    zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append)
+    assert logs == ["reverse-gru-general: up to date, skipped"]
