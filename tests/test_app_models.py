@@ -49,6 +49,9 @@ def test_grid_holds_each_variants_metric_and_gaps_for_missing_ones(zoo):  # noqa
     (shape,) = grid["layout"]["shapes"]
     assert (shape["x0"], shape["y0"]) == (1.5, 0.5)
     assert len(at.dataframe) == 1 and list(at.dataframe[0].value["model"]) == sorted(expected.values())
+    (shares,) = [c.value for c in at.caption if c.value.startswith("Every one of them shares")]
+    assert "char level" in shares and "float32 weights" in shares  # what differs (bidirectional) is not claimed
+    assert "bidirectional" not in shares
 
 
 def test_choosing_aer_reverses_the_scale_and_leaves_fixed_context_models_blank(zoo):  # noqa: F811
@@ -109,3 +112,4 @@ def test_translation_task_shows_bleu_by_source_length_and_says_when_no_history(z
     assert "models-training" not in found
     assert any("no per-epoch history" in info.value for info in at.info)
     assert any("Tatoeba" in c.value for c in at.caption)
+    assert not [c for c in at.caption if c.value.startswith("Every one of them shares")]  # one model: no claim

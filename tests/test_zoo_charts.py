@@ -64,7 +64,8 @@ def test_shared_settings_are_what_makes_a_task_fair(manifest):
     assert shared["hidden_size"] == 256 and shared["train.epochs"] == 12 and "cell" not in shared
     summary = zoo_charts.settings_summary(shared)
     assert summary.startswith("word level · embedding 128 · hidden 256 · 1 layer · bidirectional encoder")
-    assert "words seen 2+ times" in summary
+    assert "words seen 2+ times" in summary and summary.endswith("seed 0 · int8 weights")
+    assert zoo_charts.settings_summary(zoo_charts.shared_settings(_task(manifest, "dates"))).endswith("float16 weights")
     # Models that differ in a setting do not claim to share it.
     mixed = {name: {"config": {"hidden_size": size, "level": "char"}} for name, size in (("a", 8), ("b", 16))}
     assert zoo_charts.shared_settings(mixed) == {"level": "char"}

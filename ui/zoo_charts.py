@@ -241,13 +241,14 @@ def table_rows(entries: Mapping[str, Entry]) -> list[dict[str, Any]]:
 
 
 def shared_settings(entries: Mapping[str, Entry]) -> dict[str, Any]:
-    """The configuration and training settings every one of these models shares (what makes them comparable),
-    leaving out what differs by design (cell, attention)."""
+    """The configuration, training settings and weight storage every one of these models shares (what makes them
+    comparable), leaving out what differs by design (cell, attention)."""
     merged: dict[str, Any] | None = None
     for entry in entries.values():
         flat = {
             **{k: v for k, v in (entry.get("config") or {}).items() if k not in ("cell", "attention")},
             **{f"train.{k}": v for k, v in (entry.get("train_config") or {}).items() if k != "device"},
+            **({"dtype": entry["dtype"]} if entry.get("dtype") else {}),
         }
         merged = flat if merged is None else {k: v for k, v in merged.items() if k in flat and flat[k] == v}
     return merged or {}
@@ -266,6 +267,7 @@ SETTINGS: tuple[tuple[str, Any], ...] = (  # (key in shared_settings, value -> w
     ("train.teacher_forcing", lambda v: "always teacher-forced" if v >= 1 else f"teacher forcing {v:g}"),
     ("train.min_freq", lambda v: f"words seen {v}+ times"),
     ("train.seed", lambda v: f"seed {v}"),
+    ("dtype", lambda v: f"{v} weights"),
 )
 
 
