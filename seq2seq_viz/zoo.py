@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import load_checkpoint, read_card, save_checkpoint, stored_copy
+from .checkpoint import load_checkpoint, paths_for, read_card, save_checkpoint, sha256_of, stored_copy
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 from .evaluate import evaluate_model
@@ -80,13 +80,16 @@ def plan_differences(card: dict[str, Any], model_config: ModelConfig, train_conf
 
 
 def is_current(path: Path, model_config: ModelConfig, train_config: TrainConfig) -> bool:
-    """The checkpoint exists, is readable, is evaluated, and was trained with exactly these configs."""
+    """The checkpoint exists, is readable, is evaluated, its weights are the ones its card describes, and it was
+    trained with exactly these configs."""
     try:
         card = read_card(path)
     except CheckpointError:
         return False
-    evaluated = bool(card.get("metrics"))  # a build stopped between training and evaluation is not finished
-    return evaluated and not plan_differences(card, model_config, train_config)
+    weights, _ = paths_for(path)
+    written = weights.is_file() and sha256_of(weights) == card["sha256"]  # not cut off between its two files
+    evaluated = bool(card.get("metrics"))  # a card from `train` without metrics is not a finished zoo model
+    return written and evaluated and not plan_differences(card, model_config, train_config)
 
 
 def build(
@@ -219,7 +222,8 @@ def _save_evaluated(
 ) -> dict[str, Any]:
     """Evaluate the weights exactly as they will load from a `dtype` checkpoint, then write it with its metrics.
 
-    Nothing unevaluated is ever written, so an interrupted build leaves either the old card or the finished one.
+    The card is written once, evaluated; a build cut off while writing leaves weights that do not match their
+    card, which is_current treats as unfinished.
     """
     metrics = evaluate_model(stored_copy(model, dtype), split="all")
     return save_checkpoint(model, path, train_config, metrics, provenance, extra, dtype=dtype)
