@@ -114,10 +114,10 @@ def build(
     force_before = force_before or time.time()
     trained = []
     for task_name, cell, attention in plan(tasks):
-        model_config, train_config = planned(task_name, cell, attention, device)
-        name = model_config.name
+        name = f"{task_name}-{cell}-{attention}"  # ModelConfig.name, known before the task (maybe its data) loads
         if names and name not in names:
             continue
+        model_config, train_config = planned(task_name, cell, attention, device)
         path = directory / name
         if _finished(path, model_config, train_config, force, force_before):
             _skip(directory, path, train_config, reevaluate, log)
