@@ -298,10 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.jobs < 1:
                 raise ConfigError("--jobs must be at least 1.")
-            if args.jobs > 1:
-                return build_parallel(
-                    args.jobs, args.task, args.model, args.out, args.device, args.force, args.reevaluate
-                )
+            if args.jobs > 1 and not args.reevaluate:  # re-evaluating is quick, and each worker would redo it all
+                return build_parallel(args.jobs, args.task, args.model, args.out, args.device, args.force)
             build(
                 args.task,
                 args.model,

@@ -151,13 +151,7 @@ def build(
 
 
 def build_parallel(
-    jobs: int,
-    tasks: list[str] | None = None,
-    names: list[str] | None = None,
-    directory: Path | None = None,
-    device: str = "auto",
-    force: bool = False,
-    reevaluate: bool = False,
+    jobs: int, tasks: list[str] | None, names: list[str] | None, directory: Path | None, device: str, force: bool
 ) -> int:
     """build() in `jobs` separate `python -m seq2seq_viz build-zoo` processes (one torch thread each) that share
     the plan model by model; returns the first non-zero exit status, else 0.
@@ -165,9 +159,6 @@ def build_parallel(
     Separate commands rather than a multiprocessing pool: a worker that dies is an exit status here, never a
     pool that waits forever, and nothing depends on what the calling process's __main__ is.
     """
-    if jobs <= 1 or reevaluate:  # re-evaluating is quick, and each worker would redo it all
-        build(tasks, names, directory, device, force, reevaluate)
-        return 0
     command = [sys.executable, "-m", "seq2seq_viz", "--threads", "1", "build-zoo", "--device", device]
     command += [arg for task in tasks or () for arg in ("--task", task)]
     command += [arg for name in names or () for arg in ("--model", name)]
