@@ -75,19 +75,12 @@ def stored_tensors(model: Seq2Seq, dtype: str) -> dict[str, torch.Tensor]:
 
 def restored_tensors(tensors: dict[str, torch.Tensor], label: str = "model") -> dict[str, torch.Tensor]:
     """float32 tensors from stored ones: int8 rows are multiplied back by their scales."""
-    restored = {k: v for k, v in tensors.items() if not k.endswith(SCALE_SUFFIX)}
-    for key, value in restored.items():
-        scale = tensors.get(key + SCALE_SUFFIX)
-        quantized = value.dtype == torch.int8
-        if quantized != (scale is not None) or (quantized and tuple(scale.shape) != value.shape[:1]):
-            raise CheckpointError(f"Checkpoint {label!r}: its int8 weights and their row scales do not match.")
-    scales_alone = [k for k in tensors if k.endswith(SCALE_SUFFIX) and k[: -len(SCALE_SUFFIX)] not in tensors]
-    if scales_alone:
+    scales = {k.removesuffix(SCALE_SUFFIX): v for k, v in tensors.items() if k.endswith(SCALE_SUFFIX)}
+    stored = {k: v for k, v in tensors.items() if not k.endswith(SCALE_SUFFIX)}
+    quantized = {k for k, v in stored.items() if v.dtype == torch.int8}
+    if quantized != scales.keys() or any(tuple(scales[k].shape) != stored[k].shape[:1] for k in quantized):
         raise CheckpointError(f"Checkpoint {label!r}: its int8 weights and their row scales do not match.")
-    return {
-        k: dequantize_rows(v, tensors[k + SCALE_SUFFIX]) if v.dtype == torch.int8 else v.float()
-        for k, v in restored.items()
-    }
+    return {k: dequantize_rows(v, scales[k]) if k in quantized else v.float() for k, v in stored.items()}
 
 
 def stored_copy(model: Seq2Seq, dtype: str) -> Seq2Seq:
