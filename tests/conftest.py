@@ -24,3 +24,21 @@ def tiny_model(seed: int = 0, **overrides) -> Seq2Seq:
 @pytest.fixture
 def make_model():
     return tiny_model
+
+
+@pytest.fixture
+def validated_charts(monkeypatch):
+    """Every chart built in the test goes through plotly's full validation (the app skips it for speed), so an
+    invalid property fails the test, and the figure the test reads is plotly's normalized one."""
+    import plotly.graph_objects as go
+
+    from ui import charts, zoo_charts
+
+    build = charts._figure
+
+    def validated(*args, **kwargs) -> go.Figure:
+        raw = build(*args, **kwargs)
+        return go.Figure(data=[trace.to_plotly_json() for trace in raw.data], layout=raw.layout.to_plotly_json())
+
+    monkeypatch.setattr(charts, "_figure", validated)
+    monkeypatch.setattr(zoo_charts, "_figure", validated)

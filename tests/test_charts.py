@@ -19,6 +19,7 @@ from ui import charts
 from ui.text import chart_label, chart_labels, display_token, md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 SYMBOLS = Vocab.build([list("abcdehlo <>/&$*_`")])
 
 

@@ -11,6 +11,8 @@ from seq2seq_viz import list_models
 from ui import zoo_charts
 
 
+pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
+
 @pytest.fixture(scope="module")
 def manifest() -> dict:
     return list_models()

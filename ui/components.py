@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,11 @@ def page_trace(title: str) -> Trace | None:
 
 def plot(figure: go.Figure, key: str) -> None:
     st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme="streamlit")
+
+
+def chart(draw: Callable[..., go.Figure], trace: Trace, *args: Hashable, key: str, **kwargs: Hashable) -> None:
+    """Plot draw(trace, *args, **kwargs), drawn once per trace and arguments for the whole server (ui.cache)."""
+    plot(cache.figure(draw, trace, *args, **kwargs), key=key)
 
 
 def downloads(trace: Trace, stem: str, key: str) -> None:

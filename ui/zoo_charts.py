@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import ACCENT, MUTED, SECOND, _axis, _figure
+from .charts import ACCENT, MUTED, SECOND, _axis, _figure, _trace
 from .text import chart_label
 
 Entry = Mapping[str, Any]
@@ -104,7 +104,8 @@ def variant_heatmap(entries: Mapping[str, Entry], metric: Metric, selected: str 
         [f"{chart_label(name)}<br>{metric.label}: {text}" if name else "not shipped" for name, text in pairs]
         for pairs in (zip(n, t, strict=True) for n, t in zip(names, shown, strict=True))
     ]
-    heatmap = go.Heatmap(
+    heatmap = _trace(
+        "heatmap",
         z=values,
         x=list(range(len(attentions))),
         y=list(range(len(cells))),
@@ -118,20 +119,27 @@ def variant_heatmap(entries: Mapping[str, Entry], metric: Metric, selected: str 
         xgap=2,
         ygap=2,
     )
-    figure = _figure(
+    outline = [
+        {
+            "type": "rect",
+            "x0": j - 0.5,
+            "x1": j + 0.5,
+            "y0": i - 0.5,
+            "y1": i + 0.5,
+            "line": {"color": ACCENT, "width": 3},
+        }
+        for i, row in enumerate(names)
+        for j, name in enumerate(row)
+        if name and name == selected
+    ]
+    return _figure(
         [heatmap],
         height=70 + 60 * len(cells),
         title=f"{metric.label} by cell and attention",
         xaxis=_axis(attentions, "attention"),
         yaxis=_axis(cells, "cell", autorange="reversed"),
+        shapes=outline or None,
     )
-    for i, row in enumerate(names):
-        for j, name in enumerate(row):
-            if name and name == selected:
-                figure.add_shape(
-                    type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line={"color": ACCENT, "width": 3}
-                )
-    return figure
 
 
 def by_length(entry: Entry) -> tuple[str, list[str], list[float]]:
@@ -169,7 +177,8 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -
         buckets += [b for b in labels if b not in buckets]
         cell, attention = _variant(entry)
         lines.append(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=labels,
                 y=values,
                 name=chart_label(name),
@@ -203,19 +212,29 @@ def training_curves(entry: Entry) -> go.Figure | None:
     epochs = [row["epoch"] for row in history]
     best = (entry.get("training") or {}).get("best_epoch")
     data = [
-        go.Scatter(x=epochs, y=[row["train_loss"] for row in history], name="train", line={"color": SECOND}),
-        go.Scatter(x=epochs, y=[row["valid_loss"] for row in history], name="validation", line={"color": ACCENT}),
+        _trace("scatter", x=epochs, y=[row["train_loss"] for row in history], name="train", line={"color": SECOND}),
+        _trace(
+            "scatter", x=epochs, y=[row["valid_loss"] for row in history], name="validation", line={"color": ACCENT}
+        ),
     ]
-    figure = _figure(
+    kept = {}
+    if best:
+        kept = {
+            "shapes": [
+                {"type": "line", "xref": "x", "yref": "paper", "x0": best, "x1": best, "y0": 0, "y1": 1,
+                 "line": {"color": MUTED, "dash": "dot"}}
+            ],
+            "annotations": [{"x": best, "y": 1, "yref": "paper", "text": "kept", "showarrow": False,
+                             "yanchor": "bottom"}],
+        }  # fmt: skip
+    return _figure(
         data,
         height=300,
         title="Loss per target token by epoch",
         xaxis={"title": {"text": "epoch"}, "dtick": 1},
         yaxis={"title": {"text": "cross-entropy"}, "rangemode": "tozero"},
+        **kept,
     )
-    if best:
-        figure.add_vline(x=best, line={"color": MUTED, "dash": "dot"}, annotation_text="kept")
-    return figure
 
 
 def table_rows(entries: Mapping[str, Entry]) -> list[dict[str, Any]]:

@@ -23,9 +23,9 @@ def page() -> None:
     st.subheader("States over time")
     encoder_col, decoder_col = st.columns(2, gap="medium")
     with encoder_col:
-        components.plot(charts.encoder_states(trace), key="cells-encoder-states")
+        components.chart(charts.encoder_states, trace, key="cells-encoder-states")
     with decoder_col:
-        components.plot(charts.decoder_states(trace), key="cells-decoder-states")
+        components.chart(charts.decoder_states, trace, key="cells-decoder-states")
     if trace.model.get("bidirectional"):
         st.caption(
             "The encoder is bidirectional: the first half of each h_j reads left to right, "
@@ -43,19 +43,19 @@ def page() -> None:
         st.caption(GATE_NOTES.get(gate, gate))
         encoder_col, decoder_col = st.columns(2, gap="medium")
         with encoder_col:
-            components.plot(charts.gate_heatmap(trace, "encoder", gate), key=f"cells-encoder-{gate}")
+            components.chart(charts.gate_heatmap, trace, "encoder", gate, key=f"cells-encoder-{gate}")
         with decoder_col:
-            components.plot(charts.gate_heatmap(trace, "decoder", gate), key=f"cells-decoder-{gate}")
+            components.chart(charts.gate_heatmap, trace, "decoder", gate, key=f"cells-decoder-{gate}")
     if trace.model.get("cell") == "lstm":
         st.caption("Cell state c: the LSTM's memory, written through the input gate and kept through the forget gate.")
         encoder_col, decoder_col = st.columns(2, gap="medium")
         with encoder_col:
-            components.plot(charts.cell_state_heatmap(trace, "encoder"), key="cells-encoder-cell")
+            components.chart(charts.cell_state_heatmap, trace, "encoder", key="cells-encoder-cell")
         with decoder_col:
-            components.plot(charts.cell_state_heatmap(trace, "decoder"), key="cells-decoder-cell")
+            components.chart(charts.cell_state_heatmap, trace, "decoder", key="cells-decoder-cell")
 
     st.subheader("Trajectories")
-    components.plot(charts.pca_trajectories(trace), key="cells-pca")
+    components.chart(charts.pca_trajectories, trace, key="cells-pca")
     st.caption(
         "Encoder states h_j and decoder states s_t projected together onto their first two principal components."
     )

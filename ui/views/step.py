@@ -47,15 +47,17 @@ def _stepper(trace, timer: float | None) -> None:
     left, right = st.columns([5, 8], gap="medium")
     with left:
         if trace.attention is not None:
-            components.plot(
-                charts.attention_heatmap(
-                    trace, highlight=t, title="α (rows: output, columns: source), row t outlined", narrow=True
-                ),
+            components.chart(
+                charts.attention_heatmap,
+                trace,
+                highlight=t,
+                title="α (rows: output, columns: source), row t outlined",
+                narrow=True,
                 key="step-heatmap",
             )
         else:
             st.info("This model has no attention, so there is no attention map: the same context c feeds every step.")
-            components.plot(charts.token_probabilities(trace), key="step-probs")
+            components.chart(charts.token_probabilities, trace, key="step-probs")
     with right:
         _equations(trace, t)
     state.write_url(state.PAGE_STEP)
@@ -123,7 +125,7 @@ def _equations(trace, t: int) -> None:
             eq_col.caption(line.note)
         with tensor_col:
             st.caption(_label(trace, step, line))
-            _tensor(trace, step, line, key=f"step-tensor-{number}")
+            components.chart(charts.step_tensor, trace, t, line.tensor, line.symbol, key=f"step-tensor-{number}")
 
 
 def _shape(trace, step, line) -> list[int]:
@@ -139,31 +141,6 @@ def _label(trace, step, line) -> str:
     if line.tensor == "state" and "rnn_input" in step.shapes:
         label += f" · input shape {step.shapes['rnn_input']}"
     return label
-
-
-def _tensor(trace, step, line, key: str) -> None:
-    kind = line.tensor
-    if kind == "encoder_states":
-        figure = charts.matrix_heatmap(
-            trace.encoder["states"],
-            charts.source_labels(trace),
-            None,
-            name="h",
-            height=60 + 16 * len(trace.source_tokens),
-        )
-    elif kind == "energies":
-        figure = charts.source_bars(step.energies, trace, "e", height=170)
-    elif kind == "weights":
-        figure = charts.source_bars(step.weights, trace, "α", probability=True, height=170)
-    elif kind == "probs":
-        figure = charts.topk_bars(step)
-    elif kind == "fixed_context":
-        figure = charts.vector_strip(trace.encoder["context"], "c")
-    elif kind == "initial_state":
-        figure = charts.vector_strip(trace.encoder["initial_state"][-1], "s_0")
-    else:
-        figure = charts.vector_strip(getattr(step, kind), line.symbol)
-    components.plot(figure, key=key)
 
 
 page()

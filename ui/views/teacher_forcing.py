@@ -63,10 +63,14 @@ def page() -> None:
         st.subheader("Teacher-forced")
         st.caption("The gold token is fed at each step; the model's prediction, p(gold) and the loss −log p(gold).")
         if teacher.attention is not None:
-            heatmap = charts.attention_heatmap(
-                teacher, title="α teacher-forced (rows: gold output, columns: source)", mark=diverged, gold_rows=True
+            components.chart(
+                charts.attention_heatmap,
+                teacher,
+                title="α teacher-forced (rows: gold output, columns: source)",
+                mark=diverged,
+                gold_rows=True,
+                key="tf-heatmap",
             )
-            components.plot(heatmap, key="tf-heatmap")
         st.dataframe(_teacher_table(teacher), hide_index=True, width="stretch", column_config=NUMBERS)
         if teacher.total_loss is not None:
             st.caption(f"Total loss: {teacher.total_loss:.3f}")
@@ -74,10 +78,13 @@ def page() -> None:
         st.subheader("Free-running")
         st.caption("The model's own previous output is fed back at each step (greedy).")
         if free.attention is not None:
-            heatmap = charts.attention_heatmap(
-                free, title="α free-running (rows: output, columns: source)", mark=diverged
+            components.chart(
+                charts.attention_heatmap,
+                free,
+                title="α free-running (rows: output, columns: source)",
+                mark=diverged,
+                key="free-heatmap",
             )
-            components.plot(heatmap, key="free-heatmap")
         st.dataframe(_free_table(free), hide_index=True, width="stretch", column_config=NUMBERS)
         st.caption(md_escape(f"Output: {free.output_text}"))
     if teacher.attention is not None:
@@ -190,12 +197,15 @@ def _intervention(model: cache.Model, text: str, reference: str, free, diverged:
     st.markdown(md_escape(f"Forced «{display_token(token)}» at step {at}; free-running continued:"))
     st.code(forced.output_text or "(nothing but the end token)", language=None, wrap_lines=True)
     if forced.attention is not None:
-        components.plot(
-            charts.attention_heatmap(forced, title="α after the intervention (✎ = forced)", mark_forced=True),
+        components.chart(
+            charts.attention_heatmap,
+            forced,
+            title="α after the intervention (✎ = forced)",
+            mark_forced=True,
             key="forced-heatmap",
         )
     else:
-        components.plot(charts.token_probabilities(forced), key="forced-probs")
+        components.chart(charts.token_probabilities, forced, key="forced-probs")
     components.downloads(forced, components.file_stem(forced), key="tf-download-forced")
 
 

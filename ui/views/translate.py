@@ -42,14 +42,14 @@ def page() -> None:
             "This model has no attention: the decoder sees one fixed context vector, the encoder's final state, "
             "for the whole output (see Step through). Here is what it wrote, token by token."
         )
-        components.plot(charts.token_probabilities(trace), key="translate-probs")
+        components.chart(charts.token_probabilities, trace, key="translate-probs")
     else:
         heatmap_col, side_col = st.columns([3, 2], gap="medium")
         with heatmap_col:
-            components.plot(charts.attention_heatmap(trace), key="translate-heatmap")
+            components.chart(charts.attention_heatmap, trace, key="translate-heatmap")
         with side_col:
-            components.plot(charts.token_probabilities(trace), key="translate-probs")
-            components.plot(charts.alignment_view(trace), key="translate-alignment")
+            components.chart(charts.token_probabilities, trace, key="translate-probs")
+            components.chart(charts.alignment_view, trace, key="translate-alignment")
         st.caption(
             "Hover a cell for its weight α and its energy e. Tokens marked † were never seen in training; ␣ is a space."
         )

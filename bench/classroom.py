@@ -1,0 +1,475 @@
+"""A class on one server: N simulated students speaking Streamlit's own websocket protocol to a real server.
+
+    python bench/classroom.py                      # N = 10, 30, 60, 100 against one `streamlit run app.py`
+    python bench/classroom.py --students 60 --workers 2   # behind nginx: `python -m seq2seq_viz serve --workers 2`
+    python bench/classroom.py --url http://127.0.0.1:8501 --students 30   # a server that is already running
+    python bench/classroom.py --churn 500          # memory after 500 sessions opened and closed
+
+Each student does what a student in class does, with think time between clicks: opens /translate, types a
+sentence of their own and presses Enter (timed until the new heatmap arrives), goes to /step, and presses Next
+three times (each timed until the step is shown). The client is a small websocket client of our own (the
+`websockets` package): it sends BackMsg protobufs and reads ForwardMsg deltas, exactly as the browser does, so
+the server does all of its real work (script run, figures, protobuf serialization) and the browser's work is
+left out. Bounded: at most --students sessions, each with a fixed script, and a --deadline on the whole run.
+
+Prints JSON: per interaction type p50 / p95 / max seconds and count, failures, server CPU-seconds per
+interaction (every server process: Streamlit workers and nginx), the harness's own CPU-seconds, server RSS.
+Figures, not asserts: these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "eng-fra-gru-concat"
+TEXT_KEY = "text"  # the sidebar's input (ui.state.TEXT)
+NEXT_KEY = "step-next"  # Step through's Next button
+HEATMAP_KEY = "translate-heatmap"
+DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+SENTENCES = (  # students type their own sentences: mostly unseen by the server's trace cache
+    "I am cold.", "I love learning.", "The weather is nice today.", "She is my friend.", "We are very happy.",
+    "He is a good teacher.", "They are at home.", "I am not tired.", "You are right.", "It is too late.",
+    "I like this book.", "We must go now.", "The cat is black.", "He is reading a book.", "I want to sleep.",
+    "She is very tall.", "I am a student.", "They are watching television.", "This is my car.", "I am hungry.",
+)  # fmt: skip
+WORDS = ("very", "really", "now", "again", "today", "here", "too", "still")
+
+
+class Failure(Exception):
+    """A student saw something wrong: an error on screen, a dropped connection, no answer in time."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Element:
+    key: str
+    widget_id: str
+    fragment_id: str
+
+
+@dataclass
+class Student:
+    """One browser tab: a websocket to the server, the widgets it was last shown, the current URL query."""
+
+    base: str  # http://host:port
+    timeout: float = 30.0
+    ws: websockets.ClientConnection | None = None
+    widgets: dict[str, Element] = field(default_factory=dict)  # user key -> widget
+    query: str = ""
+    page: str = "translate"
+    session_cookie: str = ""
+
+    async def connect(self) -> None:
+        parts = urlsplit(self.base)
+        headers = {"Origin": self.base}
+        if self.session_cookie:
+            headers["Cookie"] = self.session_cookie
+        # Like a browser: GET the page first (behind nginx that sets the sticky cookie), then open the socket.
+        cookie = await asyncio.to_thread(_get_cookie, f"{self.base}/{self.page}")
+        if cookie:
+            self.session_cookie = cookie
+            headers["Cookie"] = cookie
+        self.ws = await websockets.connect(
+            f"ws://{parts.netloc}/_stcore/stream",
+            subprotocols=["streamlit"],
+            additional_headers=headers,
+            max_size=64 * 2**20,
+            open_timeout=self.timeout,
+        )
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+            self.ws = None
+
+    async def rerun(
+        self, page: str | None = None, widget: WidgetState | None = None, fragment_id: str = "", until=None
+    ) -> tuple[float, float]:
+        """Send one rerun; return (seconds until `until(delta)` first held, seconds until the run finished)."""
+        if page is not None:
+            self.page = page
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = self.query
+        state.page_name = self.page
+        if widget is not None:
+            state.widget_states.widgets.append(widget)
+        if fragment_id:
+            state.fragment_id = fragment_id
+        started = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        seen = None if until is not None else 0.0
+        deadline = started + self.timeout
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise Failure("no answer in time")
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), remaining)
+            except TimeoutError as exc:
+                raise Failure("no answer in time") from exc
+            except websockets.ConnectionClosed as exc:
+                raise Failure(f"connection closed ({exc.code})") from exc
+            forward = ForwardMsg()
+            forward.ParseFromString(raw)
+            kind = forward.WhichOneof("type")
+            if kind == "delta":
+                self._read_delta(forward)
+                if seen is None and until(forward.delta):
+                    seen = time.perf_counter() - started
+            elif kind == "page_info_changed":
+                self.query = forward.page_info_changed.query_string
+            elif kind == "script_finished":
+                if forward.script_finished in DONE:
+                    if seen is None:
+                        raise Failure("the run finished without showing what was asked for")
+                    return seen, time.perf_counter() - started
+                if forward.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    raise Failure("the script failed to compile")
+
+    def _read_delta(self, forward: ForwardMsg) -> None:
+        delta = forward.delta
+        if delta.WhichOneof("type") != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind == "exception":
+            raise Failure(f"a traceback on screen: {element.exception.message[:200]}")
+        if kind == "alert" and element.alert.format == element.alert.ERROR:
+            raise Failure(f"an error on screen: {element.alert.body[:200]}")
+        proto = getattr(element, kind, None)
+        widget_id = getattr(proto, "id", "") if proto is not None else ""
+        if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
+            key = widget_id.split("-", 2)[2]  # $$ID-<hash>-<the widget's key>
+            self.widgets[key] = Element(key, widget_id, delta.fragment_id)
+
+
+def _get_cookie(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        cookies = response.headers.get_all("Set-Cookie") or []
+    return "; ".join(c.split(";", 1)[0] for c in cookies)
+
+
+def heatmap_shown(delta) -> bool:
+    element = delta.new_element
+    return element.WhichOneof("type") == "plotly_chart" and '"type":"heatmap"' in element.plotly_chart.spec
+
+
+def step_shown(t: int):
+    def shown(delta) -> bool:
+        element = delta.new_element
+        if element.WhichOneof("type") != "markdown":
+            return False
+        return element.markdown.body.replace("\\", "").startswith(f"Step t = {t} of")  # the app escapes markdown
+
+    return shown
+
+
+def anything(delta) -> bool:
+    return True
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    interactions: int = 0
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.latencies.setdefault(kind, []).append(seconds)
+        self.interactions += 1
+
+
+async def student_lesson(
+    number: int, base: str, results: Results, think: tuple[float, float], rng: random.Random, timeout: float
+) -> None:
+    """One student's lesson; any failure is recorded and ends that student's lesson (as a reload would)."""
+    sentence = SENTENCES[number % len(SENTENCES)]
+    if number >= len(SENTENCES):  # every student types a sentence of their own
+        words = sentence.rstrip(".").split()
+        words.insert(rng.randrange(1, len(words) + 1), WORDS[(number // len(SENTENCES)) % len(WORDS)])
+        sentence = " ".join(words) + "."
+    student = Student(base, timeout=timeout, query=urlencode({"model": MODEL}))
+
+    async def pause() -> None:
+        await asyncio.sleep(rng.uniform(*think))
+
+    try:
+        await student.connect()
+        seen, _ = await student.rerun("translate", until=heatmap_shown)
+        results.add("open_translate", seen)
+        await pause()
+        text = student.widgets.get(TEXT_KEY)
+        if text is None:
+            raise Failure("the input box was not drawn")
+        typed = WidgetState(id=text.widget_id, string_value=sentence)
+        seen, _ = await student.rerun(widget=typed, until=heatmap_shown)
+        results.add("enter_heatmap", seen)
+        await pause()
+        seen, _ = await student.rerun("step", until=step_shown(0))
+        results.add("open_step", seen)
+        for t in range(1, 4):
+            await pause()
+            button = student.widgets.get(NEXT_KEY)
+            if button is None:
+                raise Failure("the Next button was not drawn")
+            click = WidgetState(id=button.widget_id, trigger_value=True)
+            seen, _ = await student.rerun(widget=click, fragment_id=button.fragment_id, until=step_shown(t))
+            results.add("next_step", seen)
+    except (Failure, OSError, websockets.WebSocketException) as exc:
+        results.failures.append(f"student {number}: {exc}")
+    finally:
+        await student.close()
+
+
+async def run_class(
+    base: str, students: int, think: tuple[float, float], ramp_s: float, deadline_s: float, seed: int = 0
+) -> Results:
+    results = Results()
+    rng = random.Random(seed)
+
+    async def one(number: int) -> None:
+        await asyncio.sleep(ramp_s * number / max(students, 1))  # students arrive over ramp_s seconds
+        await student_lesson(number, base, results, think, random.Random(rng.random()), timeout=deadline_s)
+
+    tasks = [asyncio.create_task(one(n)) for n in range(students)]
+    done, pending = await asyncio.wait(tasks, timeout=deadline_s)
+    for task in pending:
+        task.cancel()
+        results.failures.append("a student was still waiting at the deadline")
+    await asyncio.gather(*pending, return_exceptions=True)
+    return results
+
+
+async def churn(base: str, sessions: int, concurrent: int = 10) -> None:
+    """Open and close `sessions` sessions (each loads /translate once), `concurrent` at a time."""
+    gate = asyncio.Semaphore(concurrent)
+
+    async def one(number: int) -> None:
+        async with gate:
+            student = Student(base, query=urlencode({"model": MODEL, "text": SENTENCES[number % len(SENTENCES)]}))
+            try:
+                await student.connect()
+                await student.rerun("translate", until=heatmap_shown)
+            finally:
+                await student.close()
+
+    await asyncio.gather(*(one(n) for n in range(sessions)))
+
+
+# ---- the server under test ----
+
+
+def process_tree(root: int) -> list[int]:
+    """root and all its descendants (Streamlit workers and nginx under `serve`)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
+def rss_mb(pids: Iterable[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return round(total / 1024, 1)
+
+
+def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not become healthy within {timeout:.0f} s")
+
+
+def start_server(workers: int, log: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """One `streamlit run app.py` (workers 0) or `python -m seq2seq_viz serve --workers N` on a free port."""
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(extra_env or {})}
+    if workers:
+        command = [sys.executable, "-m", "seq2seq_viz", "serve", "--workers", str(workers), "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                   "--server.address", "127.0.0.1", "--server.port", str(port),
+                   "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    handle = log.open("w")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+    except BaseException:
+        stop_server(process)
+        raise
+    return process, url
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def summary(results: Results, server_cpu: float, harness_cpu: float, wall: float, rss: float) -> dict:
+    kinds = {
+        kind: {
+            "count": len(values),
+            "p50_s": round(statistics.median(values), 3),
+            "p95_s": round(percentile(values, 0.95), 3),
+            "max_s": round(max(values), 3),
+        }
+        for kind, values in sorted(results.latencies.items())
+    }
+    return {
+        "interactions": results.interactions,
+        "latency": kinds,
+        "failures": len(results.failures),
+        "failure_examples": results.failures[:5],
+        "server_cpu_s_per_interaction": round(server_cpu / max(results.interactions, 1), 4),
+        "server_cpu_s": round(server_cpu, 2),
+        "harness_cpu_s": round(harness_cpu, 2),
+        "wall_s": round(wall, 1),
+        "server_rss_mb": rss,
+    }
+
+
+def measure(url: str, pids_of, students: int, think: tuple[float, float], ramp_s: float, deadline_s: float) -> dict:
+    pids = pids_of()
+    cpu_before, harness_before = cpu_seconds(pids), time.process_time()
+    started = time.perf_counter()
+    results = asyncio.run(run_class(url, students, think, ramp_s, deadline_s))
+    wall = time.perf_counter() - started
+    pids = pids_of()
+    return {
+        "students": students,
+        **summary(
+            results, cpu_seconds(pids) - cpu_before, time.process_time() - harness_before, wall, rss_mb(pids)
+        ),
+    }
+
+
+def warm_up(url: str) -> None:
+    """One student first, so that imports and the model load are not billed to the class."""
+    asyncio.run(run_class(url, 1, (0.0, 0.0), 0.0, 120.0, seed=99))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, nargs="+", default=[10, 30, 60, 100])
+    parser.add_argument("--workers", type=int, default=0, help="0: one `streamlit run`; N: `seq2seq_viz serve`")
+    parser.add_argument("--url", help="measure a server that is already running (CPU and RSS then not measured)")
+    parser.add_argument("--think", type=float, nargs=2, default=(2.0, 5.0), help="seconds between clicks")
+    parser.add_argument("--ramp", type=float, default=10.0, help="students arrive over this many seconds")
+    parser.add_argument("--deadline", type=float, default=180.0, help="seconds one class may take at most")
+    parser.add_argument("--churn", type=int, default=0, help="also open and close this many sessions")
+    args = parser.parse_args()
+    if any(not 1 <= n <= 200 for n in args.students):
+        raise SystemExit("--students takes 1 to 200 students (the harness bounds its own load)")
+
+    process = None
+    if args.url:
+        url, pids_of = args.url.rstrip("/"), list
+    else:
+        log = ROOT / "bench" / "results"
+        log.mkdir(parents=True, exist_ok=True)
+        process, url = start_server(args.workers, log / "classroom-server.log")
+        pids_of = lambda: process_tree(process.pid)  # noqa: E731
+    try:
+        warm_up(url)
+        report = {"workers": args.workers or 1, "think_s": list(args.think), "classes": []}
+        for n in args.students:
+            report["classes"].append(measure(url, pids_of, n, tuple(args.think), args.ramp, args.deadline))
+            print(json.dumps(report["classes"][-1]), file=sys.stderr, flush=True)
+        if args.churn:
+            report["churn"] = churn_memory(url, pids_of, args.churn)
+        print(json.dumps(report, indent=1))
+    finally:
+        if process is not None:
+            stop_server(process)
+
+
+def churn_memory(url: str, pids_of, sessions: int) -> dict:
+    """RSS after the first 10 sessions and after `sessions`, each opened and closed."""
+    asyncio.run(churn(url, 10))
+    first = rss_mb(pids_of())
+    asyncio.run(churn(url, sessions - 10))
+    time.sleep(2)
+    last = rss_mb(pids_of())
+    return {"sessions": sessions, "rss_after_10_mb": first, "rss_after_all_mb": last, "growth": round(last / first - 1, 3)}
+
+
+if __name__ == "__main__":
+    main()
