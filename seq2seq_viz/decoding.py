@@ -21,6 +21,7 @@ from torch import Tensor
 from .decoder import StepRecord
 from .encoder import Encoded
 from .errors import InputError
+from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_tokens
 from .model import Seq2Seq
 from .text import detokenize, normalize, tokenize
 from .trace import Step, Trace
@@ -45,15 +46,16 @@ def prepare_source(model: Seq2Seq, text: str) -> Source:
     """Tokenize as the model was trained, append <eos>, map to ids; unknown tokens are reported by position."""
     if not isinstance(text, str) or not text.strip():
         raise InputError("The input is empty: type a sentence first.")
+    check_text(text, "input")
     cfg = model.config
     tokens = tokenize(text, cfg.level, cfg.lowercase)
     if not tokens:
         raise InputError("The input has nothing the model can read after normalization.")
-    if len(tokens) > cfg.max_source_len:
+    check_tokens(tokens, "input", cfg.level)
+    most = min(cfg.max_source_len, LIMITS.source_tokens)
+    if len(tokens) > most:
         unit = "characters" if cfg.level == "char" else "words and punctuation marks"
-        raise InputError(
-            f"The input has {len(tokens)} {unit}; this model reads at most {cfg.max_source_len}. Please shorten it."
-        )
+        raise InputError(f"The input has {len(tokens)} {unit}; this model reads at most {most}. Please shorten it.")
     tokens = [*tokens, EOS]
     ids, unknown = model.source_vocab.encode(tokens)
     return Source(text, tokens, torch.tensor([ids], device=model.device), unknown)
@@ -62,11 +64,19 @@ def prepare_source(model: Seq2Seq, text: str) -> Source:
 def target_ids(model: Seq2Seq, text: str, what: str) -> tuple[list[str], list[int], list[int]]:
     """Tokenize a reference or prefix on the target side: (tokens, ids, unknown positions)."""
     cfg = model.config
+    check_text(text, what)
     tokens = tokenize(text, cfg.level, cfg.lowercase)
-    if len(tokens) >= cfg.max_output_len:
-        raise InputError(f"The {what} has {len(tokens)} tokens; this model writes at most {cfg.max_output_len - 1}.")
+    check_output_tokens(model, tokens, what)
     ids, unknown = model.target_vocab.encode(tokens)
     return tokens, ids, unknown
+
+
+def check_output_tokens(model: Seq2Seq, tokens: Sequence[str], what: str) -> None:
+    """A reference or forced prefix must leave room for <eos> within the step cap, word by word within limits."""
+    check_tokens(tokens, what, model.config.level)
+    most = cap_steps(model.config.max_output_len) - 1
+    if len(tokens) > most:
+        raise InputError(f"The {what} has {len(tokens)} tokens; this model writes at most {most}.")
 
 
 def model_card(model: Seq2Seq) -> dict:
@@ -301,7 +311,9 @@ def forced_prefix(
     if isinstance(prefix, str):
         tokens, ids, unknown = target_ids(model, prefix, "forced prefix")
     else:  # tokens picked or typed one by one: normalized as the model's own text is
+        check_text("".join(prefix), "forced prefix")
         tokens = [normalize(token, model.config.lowercase) for token in prefix]
+        check_output_tokens(model, tokens, "forced prefix")
         ids, unknown = model.target_vocab.encode(tokens)
     if unknown:
         raise InputError(f"The model cannot write {tokens[unknown[0]]!r}: it is not in its output vocabulary.")
@@ -358,8 +370,8 @@ def sample(
 
 
 def _cap(model: Seq2Seq, max_len: int | None, at_least: int = 1) -> int:
-    cap = model.config.max_output_len if max_len is None else min(max_len, model.config.max_output_len)
-    return max(cap, at_least)
+    """Steps to run: the model's and the server's cap (and max_len when given), but at least a forced prefix."""
+    return max(cap_steps(model.config.max_output_len, max_len), at_least)
 
 
 @torch.no_grad()
@@ -378,8 +390,7 @@ def beam_search(
     Final ranking: score = log p(y) / |y|^length_penalty. The Trace's steps are the best hypothesis re-run
     (forced) through the traced decoder; beam["nodes"] is the whole tree of expansions.
     """
-    if not 1 <= beam_size <= 16:
-        raise InputError("The beam width must be between 1 and 16.")
+    check_beam_width(beam_size)
     source = prepare_source(model, text)
     cap = _cap(model, max_len)
     encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]))

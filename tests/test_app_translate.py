@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_support import assert_clean, figures, heatmap_z, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+from app_support import APP, assert_clean, figures, heatmap_z, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+from streamlit.testing.v1 import AppTest
 
 from seq2seq_viz import beam_search, greedy, sample
 from ui.text import chart_label
@@ -131,3 +132,30 @@ def test_a_model_without_attention_explains_itself():
     assert any("no attention" in i.value for i in at.info)
     assert "translate-heatmap" not in figures(at) and "translate-probs" in figures(at)
     assert len(at.get("download_button")) == 1  # the trace; there is no attention matrix to download
+
+
+def test_a_link_with_too_much_text_is_cut_with_one_notice():
+    at = run_app(model="eng-fra-gru-general", text="I am cold. " * 60)  # 660 characters
+    assert not at.exception and not at.error
+    assert len(at.text_input(key="text").value) == 500
+    assert any("660 characters" in w.value and "the lab reads at most 500" in w.value for w in at.warning)
+
+
+def test_a_session_over_its_decode_budget_gets_one_sentence_and_keeps_working():
+    from seq2seq_viz.limits import SessionBudget
+    from ui import state
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["model"] = "reverse-gru-general"
+    at.query_params["text"] = "abc"
+    at.session_state[state.BUDGET] = SessionBudget(burst=1e-9, rate=1e-9)  # room for one decode, then empty
+    at.run()
+    assert_clean(at)
+    assert "translate-heatmap" in figures(at)
+    at.text_input(key="text").input("abcd").run()
+    assert not at.exception and not at.error
+    assert len(at.warning) == 1 and "used its share of the server" in at.warning[0].value
+    assert not at.get("plotly_chart")
+    at.text_input(key="text").input("abc").run()  # a decode it already has costs nothing: still answered
+    assert_clean(at)
+    assert "translate-heatmap" in figures(at)

@@ -23,10 +23,13 @@ import streamlit as st
 import seq2seq_viz
 from seq2seq_viz import examples_for, pretrained_dir
 from seq2seq_viz.errors import Seq2SeqVizError
+from seq2seq_viz.limits import LIMITS, SessionBudget
+
+from . import state
 
 seq2seq_viz.set_threads(1)  # the server shares a few cores with the browsers it serves
 
-__all__ = ["Model", "Seq2SeqVizError", "catalog", "decodes", "examples", "figure", "trace"]
+__all__ = ["LIMITS", "Model", "Seq2SeqVizError", "catalog", "decodes", "examples", "figure", "trace"]
 
 TRACE_ENTRIES = 512  # decodes kept (a class of 100 typing their own sentences, several modes each)
 FIGURE_ENTRIES = 2048  # figures kept (a Step page shows about eight per step)
@@ -104,15 +107,18 @@ def _trace(
     options: tuple[tuple[str, Any], ...],
     reference: str | None,
     prefix: tuple[str, ...] | None,
+    _budget: SessionBudget,  # not part of the key: whose CPU the decode is billed to
 ) -> seq2seq_viz.Trace:
     global _decodes
-    _decodes += 1
     extra = dict(options)
     if mode == "forced_prefix":
         extra["prefix"] = list(prefix or ())
     if mode == "teacher_forced":
         reference = reference or ""  # core answers an empty reference with one sentence
-    return seq2seq_viz.decode(_model(name, sha256, directory), text, mode, reference=reference, **extra)
+    model = _model(name, sha256, directory)
+    with _budget.spend():  # only a cache miss decodes, so only a miss is billed
+        _decodes += 1
+        return seq2seq_viz.decode(model, text, mode, reference=reference, **extra)
 
 
 def trace(
@@ -133,7 +139,13 @@ def trace(
         tuple(sorted((options or {}).items())),
         reference,
         tuple(prefix) if prefix is not None else None,
+        session_budget(),
     )
+
+
+def session_budget() -> SessionBudget:
+    """This session's decode budget (seq2seq_viz.limits): made on first use, kept in its session state."""
+    return st.session_state.setdefault(state.BUDGET, SessionBudget())
 
 
 def decodes() -> int:

@@ -48,6 +48,7 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
         st.text_input(
             "Input",
             key=state.TEXT,
+            max_chars=cache.LIMITS.input_chars,
             on_change=state.on_input_change,
             help="Type a sentence and press Enter.",
             placeholder="Type a sentence and press Enter",

@@ -39,6 +39,7 @@ FORCE_TYPED = "force_typed"  # or a token typed
 FORCING = "forcing"  # not a widget: the applied intervention (step, token) or None
 URL_READ = "_url_read"  # not a widget: this session has read its URL
 NOTICES = "_notices"  # not a widget: sentences to show once (a bad value in the URL)
+BUDGET = "_decode_budget"  # not a widget: this session's decode budget (seq2seq_viz.limits.SessionBudget)
 TEXT_IS_DEFAULT = "_text_is_default"  # not a widget: the app chose the input (nobody typed, picked or linked it)
 MODEL_NAME = "_model_name"  # not a widget: the chosen model's name, for the URL
 ZOO_METRIC = "zoo_metric"  # the measure that colours the Models page's grid
@@ -91,7 +92,7 @@ DEFAULTS: dict[str, Any] = {
     SPEED: 0.5,
     FORCING: None,
 }
-MAX_URL_TEXT = 2000  # characters kept from a URL's text or reference (the model's own cap is far lower)
+MAX_URL_TEXT = 500  # characters kept from a URL's text or reference: seq2seq_viz.limits' input_chars (a test)
 # Examples every eng-fra model offers, whatever its card lists (the lesson plan refers to them).
 TASK_EXAMPLES = {"eng-fra": ("I am cold.", "I love learning.", "The weather is nice today.")}
 
@@ -222,7 +223,7 @@ def _read_url(catalog: Mapping[str, Model]) -> None:
             fallback = default_model(catalog)
             notices.append(f"There is no model called “{name}”; showing {fallback} instead.")
     if Q_TEXT in params:
-        ss[TEXT] = params[Q_TEXT][:MAX_URL_TEXT]
+        ss[TEXT] = _url_text(params[Q_TEXT], "text")
     mode = params.get(Q_MODE)
     if mode is not None:
         if mode in MODES:
@@ -234,7 +235,16 @@ def _read_url(catalog: Mapping[str, Model]) -> None:
     _read_number(Q_SEED, SEED, int, SEED_RANGE, "seed")
     _read_number(Q_STEP, STEP, int, (0, 10_000), "step")
     if Q_REFERENCE in params:
-        ss[REFERENCE] = params[Q_REFERENCE][:MAX_URL_TEXT]
+        ss[REFERENCE] = _url_text(params[Q_REFERENCE], "reference")
+
+
+def _url_text(value: str, what: str) -> str:
+    if len(value) > MAX_URL_TEXT:
+        st.session_state[NOTICES].append(
+            f"The {what} in the link has {len(value):,} characters; the lab reads at most {MAX_URL_TEXT}, "
+            "so the rest was left out."
+        )
+    return value[:MAX_URL_TEXT]
 
 
 def _read_number(param: str, key: str, kind: type, bounds: tuple, what: str) -> None:

@@ -1,0 +1,121 @@
+"""What one request may ask of a shared server, and what one session may spend: checked before any work is done.
+
+A class of 60 shares one process. Two kinds of limit keep one student from slowing the others:
+- ceilings on a single request (`LIMITS`): input characters, characters in one word, source tokens, decoder
+  steps, beam width. Over a ceiling: one sentence (InputError), no work done. They hold whatever the model's
+  own card says, so a checkpoint cannot raise them.
+- a budget per session (`SessionBudget`): the decode CPU time that session may use, refilled over time, and one
+  decode at a time. A session that sends maximal requests in a loop gets one sentence asking it to wait, and
+  costs the others at most the refill rate of one core.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import InputError, Seq2SeqVizError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server-wide ceilings on one request (a model's own, lower limits still apply)."""
+
+    input_chars: int = 500  # characters of a source, reference or forced prefix
+    token_chars: int = 40  # characters in one word (the longest English and French words are under 30)
+    source_tokens: int = 100  # tokens the encoder reads, whatever the model's max_source_len says
+    output_steps: int = 100  # decoder steps, whatever the model's max_output_len says
+    beam_width: int = 10  # hypotheses kept by beam search
+
+
+LIMITS = Limits()
+
+
+class BusyError(Seq2SeqVizError):
+    """This session has used its share of the server for now, or its previous decode is still running."""
+
+
+def check_text(text: str, what: str = "input") -> None:
+    """Refuse text over the character ceiling before it is tokenized (never echoing it back)."""
+    if len(text) > LIMITS.input_chars:
+        raise InputError(
+            f"The {what} has {len(text):,} characters; the lab reads at most {LIMITS.input_chars}. Please shorten it."
+        )
+
+
+def check_tokens(tokens: Sequence[str], what: str = "input", level: str = "word") -> None:
+    """Refuse a word longer than the per-token ceiling (character-level tokens are single characters)."""
+    if level == "char":
+        return
+    longest = max((len(token) for token in tokens), default=0)
+    if longest > LIMITS.token_chars:
+        raise InputError(
+            f"A word in the {what} has {longest:,} characters; words may have at most {LIMITS.token_chars}."
+        )
+
+
+def check_beam_width(width: int) -> None:
+    if not 1 <= width <= LIMITS.beam_width:
+        raise InputError(f"The beam width must be between 1 and {LIMITS.beam_width}.")
+
+
+def cap_steps(model_cap: int, asked: int | None = None) -> int:
+    """Decoder steps allowed: the model's cap, what was asked, and the server's ceiling, whichever is lowest."""
+    cap = min(model_cap, LIMITS.output_steps)
+    return cap if asked is None else min(cap, asked)
+
+
+class SessionBudget:
+    """A token bucket of decode CPU-seconds for one session, and one decode at a time.
+
+    Starts full with `burst` seconds and refills at `rate` seconds per second. A decode may start while the
+    bucket is not empty; its measured CPU time (this thread's) is then taken out, so one long decode can leave
+    the bucket in debt and the next one waits until it has refilled. An ordinary click costs 0.02–0.1 s and
+    never waits; a loop of maximal requests settles at `rate` CPU-s per second.
+    """
+
+    def __init__(self, burst: float = 3.0, rate: float = 0.3, clock=time.monotonic) -> None:
+        self.burst = burst
+        self.rate = rate
+        self._clock = clock
+        self._level = burst
+        self._stamp = clock()
+        self._running = threading.Lock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> float:
+        now = self._clock()
+        self._level = min(self.burst, self._level + (now - self._stamp) * self.rate)
+        self._stamp = now
+        return self._level
+
+    def available(self) -> float:
+        with self._lock:
+            return self._refill()
+
+    @contextmanager
+    def spend(self) -> Iterator[None]:
+        """Run one decode inside: refused with BusyError when the bucket is empty or another decode runs."""
+        with self._lock:
+            level = self._refill()
+        if level <= 0:
+            wait = max(1, math.ceil(-level / self.rate))  # seconds until the bucket is above zero again
+            raise BusyError(
+                f"This session has used its share of the server for now: wait {wait} s and try again "
+                "(everyone in the class shares it)."
+            )
+        if not self._running.acquire(blocking=False):
+            raise BusyError("Your previous request is still running: wait for it to finish.")
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            used = time.thread_time() - started
+            self._running.release()
+            with self._lock:
+                self._refill()
+                self._level -= used
