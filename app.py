@@ -37,6 +37,7 @@ if page is home:
     st.switch_page(translate, query_params=st.query_params.to_dict())
 
 with components.sentences_not_tracebacks():
+    components.pace()
     models = cache.catalog()
     if not models:
         st.error("No models are installed yet: train some with `python -m seq2seq_viz build-zoo`.")

@@ -4,9 +4,9 @@ A class of 60 shares one process. Two kinds of limit keep one student from slowi
 - ceilings on a single request (`LIMITS`): input characters, characters in one word, source tokens, decoder
   steps, beam width. Over a ceiling: one sentence (InputError), no work done. They hold whatever the model's
   own card says, so a checkpoint cannot raise them.
-- a budget per session (`SessionBudget`): the decode CPU time that session may use, refilled over time, and one
-  decode at a time. A session that sends maximal requests in a loop gets one sentence asking it to wait, and
-  costs the others at most the refill rate of one core.
+- a budget per session (`SessionBudget`): the decode CPU time that session may use, refilled over time, one
+  decode at a time, and a pace of script runs. A session that sends maximal requests in a loop gets one
+  sentence asking it to wait, and its runs are spaced out; together they cap what it can take from the class.
 """
 
 from __future__ import annotations
@@ -69,41 +69,64 @@ def cap_steps(model_cap: int, asked: int | None = None) -> int:
     return cap if asked is None else min(cap, asked)
 
 
-class SessionBudget:
-    """A token bucket of decode CPU-seconds for one session, and one decode at a time.
+class _Bucket:
+    """A token bucket that may go into debt: `level` refills at `rate` per second up to `burst`."""
 
-    Starts full with `burst` seconds and refills at `rate` seconds per second. A decode may start while the
-    bucket is not empty; its measured CPU time (this thread's) is then taken out, so one long decode can leave
-    the bucket in debt and the next one waits until it has refilled. An ordinary click costs 0.02–0.1 s and
-    never waits; a loop of maximal requests settles at `rate` CPU-s per second.
+    def __init__(self, burst: float, rate: float, clock) -> None:
+        self.burst, self.rate, self._clock = burst, rate, clock
+        self.level, self._stamp = burst, clock()
+
+    def refill(self) -> float:
+        now = self._clock()
+        self.level = min(self.burst, self.level + (now - self._stamp) * self.rate)
+        self._stamp = now
+        return self.level
+
+
+class SessionBudget:
+    """What one session may take from a shared server: decode CPU time, one decode at a time, and its pace.
+
+    Decodes: a bucket of CPU-seconds, `burst` at the start, refilled at `rate` per second. A decode may start
+    while the bucket is not empty; its measured CPU time (this thread's) is then taken out, so one long decode
+    can leave the bucket in debt and the next one waits until it has refilled. An ordinary click costs
+    0.02–0.1 s and never waits; a loop of maximal requests settles at `rate` CPU-s per second.
+    Runs: a bucket of script runs (`runs_burst`, refilled at `runs_rate` per second). pace() reserves one and
+    says how long to wait first: zero for any person clicking, and for a client looping requests, a delay that
+    spaces its runs out without costing any CPU (Streamlit folds the requests it sends meanwhile into one).
     """
 
-    def __init__(self, burst: float = 3.0, rate: float = 0.3, clock=time.monotonic) -> None:
-        self.burst = burst
-        self.rate = rate
-        self._clock = clock
-        self._level = burst
-        self._stamp = clock()
+    def __init__(
+        self,
+        burst: float = 3.0,
+        rate: float = 0.1,
+        runs_burst: float = 15.0,
+        runs_rate: float = 3.0,
+        clock=time.monotonic,
+    ) -> None:
+        self._cpu = _Bucket(burst, rate, clock)
+        self._runs = _Bucket(runs_burst, runs_rate, clock)
         self._running = threading.Lock()
         self._lock = threading.Lock()
 
-    def _refill(self) -> float:
-        now = self._clock()
-        self._level = min(self.burst, self._level + (now - self._stamp) * self.rate)
-        self._stamp = now
-        return self._level
-
     def available(self) -> float:
+        """Decode CPU-seconds available now (negative: in debt)."""
         with self._lock:
-            return self._refill()
+            return self._cpu.refill()
+
+    def pace(self) -> float:
+        """Reserve one script run; return the seconds to wait before it goes on (0 unless runs come too fast)."""
+        with self._lock:
+            level = self._runs.refill() - 1
+            self._runs.level = level
+        return 0.0 if level >= 0 else -level / self._runs.rate
 
     @contextmanager
     def spend(self) -> Iterator[None]:
         """Run one decode inside: refused with BusyError when the bucket is empty or another decode runs."""
         with self._lock:
-            level = self._refill()
+            level = self._cpu.refill()
         if level <= 0:
-            wait = max(1, math.ceil(-level / self.rate))  # seconds until the bucket is above zero again
+            wait = max(1, math.ceil(-level / self._cpu.rate))  # seconds until the bucket is above zero again
             raise BusyError(
                 f"This session has used its share of the server for now: wait {wait} s and try again "
                 "(everyone in the class shares it)."
@@ -117,5 +140,5 @@ class SessionBudget:
             used = time.thread_time() - started
             self._running.release()
             with self._lock:
-                self._refill()
-                self._level -= used
+                self._cpu.refill()
+                self._cpu.level -= used

@@ -113,3 +113,15 @@ def test_a_budget_runs_one_decode_at_a_time():
     thread.join()
     with budget.spend():  # free again once the first has finished
         pass
+
+
+def test_runs_faster_than_a_person_clicks_are_spaced_out():
+    clock = FakeClock()
+    budget = SessionBudget(runs_burst=3, runs_rate=4.0, clock=clock)
+    assert [budget.pace() for _ in range(3)] == [0.0, 0.0, 0.0]  # a burst of clicks goes straight through
+    assert budget.pace() == pytest.approx(0.25)  # then one run per 1/4 s
+    assert budget.pace() == pytest.approx(0.5)
+    clock.now += 0.5  # the session waited as told
+    assert budget.pace() == pytest.approx(0.25)  # and the next run is again one 1/4 s slot away
+    clock.now += 10
+    assert budget.pace() == 0.0  # a pause refills the burst

@@ -10,7 +10,6 @@ import pytest
 from seq2seq_viz import list_models
 from ui import zoo_charts
 
-
 pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 
 @pytest.fixture(scope="module")

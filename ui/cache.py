@@ -52,20 +52,24 @@ class Model:
         return self.entry.get("sha256", "")
 
 
-@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
-def _catalog(directory: str) -> dict[str, dict[str, Any]]:
-    return seq2seq_viz.list_models(Path(directory))
-
-
-def catalog() -> dict[str, Model]:
-    """name -> Model for every model in the manifest (raises Seq2SeqVizError for a damaged manifest)."""
+@st.cache_resource(ttl=CATALOG_TTL_S, show_spinner=False)
+def _catalog(directory: str) -> dict[str, Model]:
     models = {}
-    for name, entry in _catalog(str(pretrained_dir())).items():
+    for name, entry in seq2seq_viz.list_models(Path(directory)).items():
         config = entry.get("config", {})
         task, cell, attention = config.get("task"), config.get("cell"), config.get("attention")
         if task and cell and attention:
             models[name] = Model(name, task, cell, attention, entry)
     return models
+
+
+def catalog() -> dict[str, Model]:
+    """name -> Model for every model in the manifest (raises Seq2SeqVizError for a damaged manifest).
+
+    Read once per CATALOG_TTL_S and shared, not copied: a run asks for it several times, and st.cache_data
+    would unpickle the whole manifest each time. Nobody changes it.
+    """
+    return _catalog(str(pretrained_dir()))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
@@ -87,7 +91,7 @@ def _freeze_long_lived() -> None:
     gc.freeze()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared and read-only, like the catalog
 def _examples(name: str, sha256: str, directory: str) -> dict[str, Any]:
     return examples_for(name, Path(directory))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,19 @@ PLOTLY_CONFIG = {
     "toImageButtonOptions": {"format": "png", "scale": 2},  # plotly's own toolbar gives the PNG
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
+
+
+PACE_MAX_S = 2.0  # the longest a run is held back (a looping client's runs settle at 1 / runs_rate apart)
+
+
+def pace() -> None:
+    """Hold back the run of a session that sends runs faster than any person clicks (seq2seq_viz.limits).
+
+    Sleeping costs no CPU and only this session waits; the requests it sends meanwhile fold into one run.
+    """
+    wait = cache.session_budget().pace()
+    if wait > 0:
+        time.sleep(min(wait, PACE_MAX_S))
 
 
 def decode(model: cache.Model, text: str, mode: str = "greedy", **kwargs: Any) -> Trace | None:

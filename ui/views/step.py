@@ -23,6 +23,7 @@ def page() -> None:
 
 
 def _stepper(trace, timer: float | None) -> None:
+    components.pace()  # a fragment run skips app.py, so it keeps its own pace
     ss = st.session_state
     last = len(trace.steps) - 1
     playing = bool(ss[state.PLAYING])
