@@ -12,8 +12,12 @@ three times (each timed until the step is shown). The client is a small websocke
 the server does all of its real work (script run, figures, protobuf serialization) and the browser's work is
 left out. Bounded: at most --students sessions, each with a fixed script, and a --deadline on the whole run.
 
-Prints JSON: per interaction type p50 / p95 / max seconds and count, failures, server CPU-seconds per
-interaction (every server process: Streamlit workers and nginx), the harness's own CPU-seconds, server RSS.
+A student whose socket drops mid-lesson (its worker died) does what the browser does: it reconnects, keeping its
+cookies (behind nginx the route cookie then hashes it to a live worker), reruns the page it was on with its URL
+query (the app keeps its whole view there), and goes on; only a reconnect that fails counts as a failure.
+
+Prints JSON: per interaction type p50 / p95 / max seconds and count, failures, reconnects, server CPU-seconds
+per interaction (every server process: Streamlit workers and nginx), the harness's own CPU-seconds, server RSS.
 Figures, not asserts: these machines are noisy.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -54,10 +59,17 @@ SENTENCES = (  # students type their own sentences: mostly unseen by the server'
     "She is very tall.", "I am a student.", "They are watching television.", "This is my car.", "I am hungry.",
 )  # fmt: skip
 WORDS = ("very", "really", "now", "again", "today", "here", "too", "still")
+WORKER_HEADER = "X-S2SV-Worker"  # set by `serve`'s nginx: the worker(s) it tried, the one that answered last
+RECONNECT_TRIES = 3  # a browser retries too, then gives up and shows "connection error"
+RECONNECT_WINDOW_S = 20.0
 
 
 class Failure(Exception):
     """A student saw something wrong: an error on screen, a dropped connection, no answer in time."""
+
+
+class ConnectionLost(Failure):
+    """The websocket closed under a student (its worker died, or nginx stopped): the student reconnects."""
 
 
 def free_port() -> int:
@@ -75,7 +87,7 @@ class Element:
 
 @dataclass
 class Student:
-    """One browser tab: a websocket to the server, the widgets it was last shown, the current URL query."""
+    """One browser tab: a websocket to the server, its cookies, the widgets it was last shown, the URL query."""
 
     base: str  # http://host:port
     timeout: float = 30.0
@@ -83,18 +95,25 @@ class Student:
     widgets: dict[str, Element] = field(default_factory=dict)  # user key -> widget
     query: str = ""
     page: str = "translate"
-    session_cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)  # the tab's cookie jar: kept across reconnects
+    workers: list[str] = field(default_factory=list)  # the worker behind each socket it opened ("" without nginx)
+    reconnects: int = 0
+
+    @property
+    def session_cookie(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
     async def connect(self) -> None:
+        """Like a browser: GET the page first, then open the socket, both with every cookie the tab holds.
+
+        Behind `serve`, the first GET sets the sticky route cookie; sending it again on every connect is what
+        keeps a student on one worker, and what moves it, as a whole, to a live worker when its worker died.
+        """
         parts = urlsplit(self.base)
+        self.cookies.update(await asyncio.to_thread(_get_cookies, f"{self.base}/{self.page}", self.session_cookie))
         headers = {"Origin": self.base}
-        if self.session_cookie:
+        if self.cookies:
             headers["Cookie"] = self.session_cookie
-        # Like a browser: GET the page first (behind nginx that sets the sticky cookie), then open the socket.
-        cookie = await asyncio.to_thread(_get_cookie, f"{self.base}/{self.page}")
-        if cookie:
-            self.session_cookie = cookie
-            headers["Cookie"] = cookie
         self.ws = await websockets.connect(
             f"ws://{parts.netloc}/_stcore/stream",
             subprotocols=["streamlit"],
@@ -102,18 +121,69 @@ class Student:
             max_size=64 * 2**20,
             open_timeout=self.timeout,
         )
+        answered = self.ws.response.headers.get(WORKER_HEADER, "") if self.ws.response else ""
+        self.workers.append(answered.rsplit(",", 1)[-1].strip())  # after a failover nginx lists each one it tried
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
             self.ws = None
 
+    async def reconnect(self, lost: ConnectionLost) -> None:
+        """A new socket after the old one dropped: RECONNECT_TRIES tries within RECONNECT_WINDOW_S, or Failure."""
+        if self.ws is not None:
+            with contextlib.suppress(OSError, websockets.WebSocketException):
+                await self.ws.close()
+            self.ws = None
+        deadline = time.perf_counter() + RECONNECT_WINDOW_S
+        problem: Exception = lost
+        for attempt in range(RECONNECT_TRIES):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self.connect(), remaining)
+                self.reconnects += 1
+                return
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                problem = exc
+                await asyncio.sleep(min(0.5 * 2**attempt, max(deadline - time.perf_counter(), 0)))
+        raise Failure(f"{lost}, and reconnecting failed: {str(problem) or type(problem).__name__}")
+
     async def rerun(
         self, page: str | None = None, widget: WidgetState | None = None, fragment_id: str = "", until=None
     ) -> tuple[float, float]:
-        """Send one rerun; return (seconds until `until(delta)` first held, seconds until the run finished)."""
+        """Send one rerun; return (seconds until `until(delta)` first held, seconds until the run finished).
+
+        If the socket drops, reconnect and first rerun the current page with the current query, as the browser
+        does; that restores the view on the new worker. Then the interaction is sent again, unless it was a page
+        change (the restore was that), or a click whose effect the restore already shows (the lost run had got
+        as far as updating the URL: a second click would go one step too far). Times count from the first send.
+        """
         if page is not None:
             self.page = page
+        started = time.perf_counter()
+        restoring = False
+        while True:
+            try:
+                if restoring:
+                    seen, finished = await self._exchange(None, "", until, started)
+                    if seen is not None and (widget is None or widget.trigger_value):
+                        return seen, finished
+                seen, finished = await self._exchange(widget, fragment_id, until, started)
+                if seen is None:
+                    raise Failure("the run finished without showing what was asked for")
+                return seen, finished
+            except ConnectionLost as lost:
+                if self.reconnects >= RECONNECT_TRIES * 2:  # bounded, even if every new socket drops again
+                    raise
+                await self.reconnect(lost)
+                restoring = True
+
+    async def _exchange(
+        self, widget: WidgetState | None, fragment_id: str, until, started: float
+    ) -> tuple[float | None, float]:
+        """One rerun message and its answer: (seconds until `until` held or None, seconds until it finished)."""
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query
@@ -122,10 +192,12 @@ class Student:
             state.widget_states.widgets.append(widget)
         if fragment_id:
             state.fragment_id = fragment_id
-        started = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
+        try:
+            await self.ws.send(msg.SerializeToString())
+        except websockets.ConnectionClosed as exc:
+            raise ConnectionLost(f"connection closed ({_close_code(exc)})") from exc
         seen = None if until is not None else 0.0
-        deadline = started + self.timeout
+        deadline = time.perf_counter() + self.timeout
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -135,7 +207,7 @@ class Student:
             except TimeoutError as exc:
                 raise Failure("no answer in time") from exc
             except websockets.ConnectionClosed as exc:
-                raise Failure(f"connection closed ({exc.code})") from exc
+                raise ConnectionLost(f"connection closed ({_close_code(exc)})") from exc
             forward = ForwardMsg()
             forward.ParseFromString(raw)
             kind = forward.WhichOneof("type")
@@ -147,8 +219,6 @@ class Student:
                 self.query = forward.page_info_changed.query_string
             elif kind == "script_finished":
                 if forward.script_finished in DONE:
-                    if seen is None:
-                        raise Failure("the run finished without showing what was asked for")
                     return seen, time.perf_counter() - started
                 if forward.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                     raise Failure("the script failed to compile")
@@ -170,10 +240,18 @@ class Student:
             self.widgets[key] = Element(key, widget_id, delta.fragment_id)
 
 
-def _get_cookie(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        cookies = response.headers.get_all("Set-Cookie") or []
-    return "; ".join(c.split(";", 1)[0] for c in cookies)
+def _close_code(closed: websockets.ConnectionClosed) -> int:
+    frame = closed.rcvd or closed.sent
+    return frame.code if frame else 1006  # no close frame at all: the connection just dropped
+
+
+def _get_cookies(url: str, cookie: str) -> dict[str, str]:
+    """GET url sending `cookie`; the cookies the response sets, name -> value."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        set_cookies = response.headers.get_all("Set-Cookie") or []
+    pairs = (c.split(";", 1)[0].split("=", 1) for c in set_cookies)
+    return {name.strip(): value.strip() for name, value in (p for p in pairs if len(p) == 2)}
 
 
 def heatmap_shown(delta) -> bool:
@@ -200,6 +278,8 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     interactions: int = 0
+    reconnects: int = 0  # sockets reopened after one dropped mid-lesson (a worker died), all students together
+    workers: dict[int, list[str]] = field(default_factory=dict)  # student -> the worker behind each of its sockets
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -216,6 +296,7 @@ async def student_lesson(
         words.insert(rng.randrange(1, len(words) + 1), WORDS[(number // len(SENTENCES)) % len(WORDS)])
         sentence = " ".join(words) + "."
     student = Student(base, timeout=timeout, query=urlencode({"model": MODEL}))
+    results.workers[number] = student.workers  # the same list: it grows as the student reconnects
 
     async def pause() -> None:
         await asyncio.sleep(rng.uniform(*think))
@@ -245,13 +326,21 @@ async def student_lesson(
     except (Failure, OSError, websockets.WebSocketException) as exc:
         results.failures.append(f"student {number}: {exc}")
     finally:
+        results.reconnects += student.reconnects
         await student.close()
 
 
 async def run_class(
-    base: str, students: int, think: tuple[float, float], ramp_s: float, deadline_s: float, seed: int = 0
+    base: str,
+    students: int,
+    think: tuple[float, float],
+    ramp_s: float,
+    deadline_s: float,
+    seed: int = 0,
+    results: Results | None = None,
 ) -> Results:
-    results = Results()
+    """The class; pass `results` to watch it fill while the class runs (a test that kills a worker mid-lesson)."""
+    results = Results() if results is None else results
     rng = random.Random(seed)
 
     async def one(number: int) -> None:
@@ -259,7 +348,7 @@ async def run_class(
         await student_lesson(number, base, results, think, random.Random(rng.random()), timeout=deadline_s)
 
     tasks = [asyncio.create_task(one(n)) for n in range(students)]
-    done, pending = await asyncio.wait(tasks, timeout=deadline_s)
+    _, pending = await asyncio.wait(tasks, timeout=deadline_s)
     for task in pending:
         task.cancel()
         results.failures.append("a student was still waiting at the deadline")
@@ -398,6 +487,7 @@ def summary(results: Results, server_cpu: float, harness_cpu: float, wall: float
         "latency": kinds,
         "failures": len(results.failures),
         "failure_examples": results.failures[:5],
+        "reconnects": results.reconnects,
         "server_cpu_s_per_interaction": round(server_cpu / max(results.interactions, 1), 4),
         "server_cpu_s": round(server_cpu, 2),
         "harness_cpu_s": round(harness_cpu, 2),
@@ -415,9 +505,7 @@ def measure(url: str, pids_of, students: int, think: tuple[float, float], ramp_s
     pids = pids_of()
     return {
         "students": students,
-        **summary(
-            results, cpu_seconds(pids) - cpu_before, time.process_time() - harness_before, wall, rss_mb(pids)
-        ),
+        **summary(results, cpu_seconds(pids) - cpu_before, time.process_time() - harness_before, wall, rss_mb(pids)),
     }
 
 
@@ -446,7 +534,7 @@ def main() -> None:
         log = ROOT / "bench" / "results"
         log.mkdir(parents=True, exist_ok=True)
         process, url = start_server(args.workers, log / "classroom-server.log")
-        pids_of = lambda: process_tree(process.pid)  # noqa: E731
+        pids_of = lambda: process_tree(process.pid)
     try:
         warm_up(url)
         report = {"workers": args.workers or 1, "think_s": list(args.think), "classes": []}
@@ -468,7 +556,12 @@ def churn_memory(url: str, pids_of, sessions: int) -> dict:
     asyncio.run(churn(url, sessions - 10))
     time.sleep(2)
     last = rss_mb(pids_of())
-    return {"sessions": sessions, "rss_after_10_mb": first, "rss_after_all_mb": last, "growth": round(last / first - 1, 3)}
+    return {
+        "sessions": sessions,
+        "rss_after_10_mb": first,
+        "rss_after_all_mb": last,
+        "growth": round(last / first - 1, 3),
+    }
 
 
 if __name__ == "__main__":

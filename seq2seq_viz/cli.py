@@ -1,4 +1,4 @@
-"""The command line: list-models, translate, train, evaluate, build-zoo, bench. Errors: one sentence, exit 1."""
+"""The command line: list-models, translate, train, evaluate, build-zoo, bench, serve. Errors: one sentence, exit 1."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-import torch
 
 from .errors import ConfigError, Seq2SeqVizError
 
@@ -77,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="tracing overhead, beam cost, training speed: ratios measured in one run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=20)
+
+    p = sub.add_parser("serve", help="N Streamlit workers behind nginx on one port (sticky sessions, restarts)")
+    p.add_argument("--workers", type=int, default=2, help="local Streamlit workers, one core each (default 2)")
+    p.add_argument("--port", type=int, default=8501, help="the public port nginx listens on (default 8501)")
+    p.add_argument("--address", default="127.0.0.1", help="nginx's listen address (0.0.0.0: the whole network)")
+    p.add_argument(
+        "--worker-address", default="127.0.0.1", help="the workers' address (0.0.0.0: other machines' nginx)"
+    )
+    p.add_argument("--worker-port", type=int, help="the first worker's port, the next ones follow (default port+1)")
+    p.add_argument(
+        "--upstream", action="append", default=[], metavar="HOST:PORT", help="another machine's worker (repeatable)"
+    )
+    p.add_argument("--no-proxy", action="store_true", help="start only the workers (a machine that hosts workers)")
+    p.add_argument("--print-config", action="store_true", help="print the generated nginx config and exit")
     return parser
 
 
@@ -254,10 +266,34 @@ class _progress_bar:
         self.bar.close()
 
 
+def _serve(args) -> int:
+    from .serve import ServeConfig, nginx_config, serve
+
+    config = ServeConfig(
+        workers=args.workers,
+        port=args.port,
+        address=args.address,
+        worker_address=args.worker_address,
+        worker_port=args.worker_port,
+        upstreams=tuple(args.upstream),
+        proxy=not args.no_proxy,
+    )
+    if args.print_config:
+        if not config.proxy:
+            raise ConfigError("--print-config prints nginx's config, and --no-proxy runs no nginx.")
+        print(nginx_config(config), end="")
+        return 0
+    return serve(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    torch.set_num_threads(args.threads)
     try:
+        if args.command == "serve":  # before torch: the proxy and its supervisor need none of it
+            return _serve(args)
+        import torch
+
+        torch.set_num_threads(args.threads)
         if args.command == "list-models":
             from .registry import list_models
 

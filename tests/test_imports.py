@@ -28,3 +28,24 @@ def test_ui_never_imports_torch():
     files = [*list((ROOT / "ui").rglob("*.py")), ROOT / "app.py"]
     offenders = [str(f) for f in files if f.exists() and "torch" in imported_modules(f)]
     assert offenders == []
+
+
+def test_the_package_exports_every_public_name_lazily_and_without_torch():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, seq2seq_viz\n"
+        "assert 'torch' not in sys.modules\n"
+        "assert sorted(seq2seq_viz.__all__) == sorted([*seq2seq_viz._EXPORTS, 'set_threads'])\n"
+        "from seq2seq_viz import Trace, ModelConfig, InputError, SCHEMA\n"
+        "print('torch' in sys.modules, SCHEMA, Trace.__module__, ModelConfig.__module__, InputError.__module__)\n"
+        "from seq2seq_viz import greedy\n"
+        "print('torch' in sys.modules, greedy.__module__)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "False seq2seq_viz.trace/1 seq2seq_viz.trace seq2seq_viz.config seq2seq_viz.errors",
+        "True seq2seq_viz.decoding",
+    ]

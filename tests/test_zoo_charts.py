@@ -12,6 +12,7 @@ from ui import zoo_charts
 
 pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 
+
 @pytest.fixture(scope="module")
 def manifest() -> dict:
     return list_models()
