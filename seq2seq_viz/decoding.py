@@ -25,7 +25,7 @@ from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_token
 from .model import Seq2Seq
 from .text import detokenize, normalize, tokenize
 from .trace import Step, Trace
-from .vocab import BOS, BOS_ID, EOS, EOS_ID, SPECIALS
+from .vocab import BOS, BOS_ID, EOS, EOS_ID, FRAMING
 
 TOPK = 10  # alternatives recorded per step
 DECIMALS = 6  # floats in a Trace are rounded to this many decimals (JSON stays compact)
@@ -93,6 +93,7 @@ def model_card(model: Seq2Seq) -> dict:
         "embedding_size": cfg.embedding_size,
         "layers": cfg.layers,
         "bidirectional": cfg.bidirectional,
+        "bridge": cfg.bridge,
         "level": cfg.level,
         "source_vocab_size": len(model.source_vocab),
         "target_vocab_size": len(model.target_vocab),
@@ -254,7 +255,7 @@ def _build_trace(
             )
         )
     output_tokens = [vocab.tokens[i] for i in outputs]
-    words = [tok for tok in output_tokens if tok not in SPECIALS]
+    words = [tok for tok in output_tokens if tok not in FRAMING]
     return Trace(
         model=model_card(model),
         mode=mode,
@@ -458,7 +459,7 @@ def beam_search(
             "logprob": round(cum, DECIMALS),
             "score": round(cum / len(ids) ** length_penalty, DECIMALS),
             "text": detokenize(
-                [tok for tok in model.target_vocab.decode(ids) if tok not in SPECIALS], model.config.level
+                [tok for tok in model.target_vocab.decode(ids) if tok not in FRAMING], model.config.level
             ),
         }
         for nid, ids, cum in ranked

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
+FRAMING = (PAD, BOS, EOS)  # what output text leaves out; <unk> stays: the model did write "a word I lack"
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 
 

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from seq2seq_viz import decoding
 from seq2seq_viz.errors import InputError
@@ -128,3 +129,16 @@ def test_input_caps_unknown_tokens_and_truncation(make_model):
     assert trace.truncated == (trace.output_tokens[-1] != "<eos>")
     with pytest.raises(InputError, match="Unknown decoding mode"):
         decoding.decode(model, "abc", "nucleus")
+
+
+def test_unknown_words_the_model_writes_stay_in_the_output_text(make_model):
+    """<unk> is a word the model wrote ("a word I have no entry for"): the text shows it; framing tokens go."""
+    model = make_model(level="word", max_output_len=4)
+    with torch.no_grad():
+        model.decoder.W_s.bias[3] += 100.0  # <unk> (id 3) wins every step
+    trace = decoding.greedy(model, "a b c")
+    assert trace.output_tokens == ["<unk>"] * 4 and trace.truncated
+    assert trace.output_text == "<unk> <unk> <unk> <unk>"
+    beam = decoding.beam_search(model, "a b c", beam_size=2)
+    assert all("<unk>" in hyp["text"] for hyp in beam.beam["nbest"])
+    assert "<bos>" not in beam.output_text and "<eos>" not in beam.output_text
