@@ -51,13 +51,7 @@ def chain(model: dict[str, Any]) -> list[Line]:
         r"c_t = \sum_j \alpha_{t,j}\, h_j", "context", "c_t", "context", "The context: the weighted average of H."
     )
     attentional = Line(r"\hat{s}_t = \tanh\!\left(W_c [c_t;\, s_t]\right)", "attentional", r"\hat{s}_t", "attentional")
-    output = Line(
-        r"p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_s\, \hat{s}_t)",
-        "probs",
-        r"p(y_t)",
-        "probs",
-        "The most probable next tokens; the chosen one is orange.",
-    )
+    output = _output(r"\hat{s}_t")
     score = model.get("attention", "general")
     if style == "bahdanau":
         return [
@@ -94,23 +88,55 @@ def chain(model: dict[str, Any]) -> list[Line]:
     ]
 
 
+def _output(read: str) -> Line:
+    """p(y_t) = softmax(W_s · read + b_s): the output projection has a bias (nn.Linear), W_c and W_a do not."""
+    return Line(
+        rf"p(y_t \mid y_{{<t}}, x) = \mathrm{{softmax}}(W_s\, {read} + b_s)",
+        "probs",
+        r"p(y_t)",
+        "probs",
+        "The most probable next tokens; the chosen one is orange.",
+    )
+
+
+def final_state_tex(model: dict[str, Any], layer: str = "") -> str:
+    """The encoder's final state of one layer as the code takes it (Encoder._by_layer): h_S one way; both ways,
+    the forward direction's state after the last token and the backward direction's after the first, [→h_S; ←h_1]."""
+    sup = f"^{{({layer})}}" if layer else ""
+    if model.get("bidirectional"):
+        return rf"[\overrightarrow{{h}}{sup}_S;\, \overleftarrow{{h}}{sup}_1]"
+    return rf"h{sup}_S"
+
+
 def _fixed_context(model: dict[str, Any], cell: str) -> list[Line]:
     every_step = model.get("fixed_context") == "every_step"
+    layers = int(model.get("layers", 1) or 1)
+    top = "L" if layers > 1 else ""
+    where = "the top layer's final state" if layers > 1 else "the encoder's final state"
+    if model.get("bidirectional"):
+        where += ": the forward direction after the last token and the backward direction after the first"
+    lstm = model.get("cell") == "lstm"
+    linear = model.get("bridge") == "linear"
+    if layers > 1:
+        final = final_state_tex(model, "l")
+        bridged = rf"\tanh\!\left(W_b\, {final}\right)" if linear else final
+        s0 = rf"s^{{(l)}}_0 = {bridged},\ \ l = 1, \dots, {layers}"
+        s0_note = f"Each of the decoder's {layers} layers starts from the same layer of the encoder"
+    else:
+        s0 = r"s_0 = \tanh\!\left(W_b\, c\right)" if linear else r"s_0 = c"
+        s0_note = "The decoder starts from the context"
+    s0_note += (", through the bridge W_b" if linear else "") + (
+        "; the LSTM's memory cell starts from the encoder's final memory cell the same way." if lstm else "."
+    )
     lines = [
         Line(
-            r"c = h_S",
+            rf"c = {final_state_tex(model, top)}",
             "fixed_context",
             "c",
             "context",
-            "No attention: one fixed context vector, the encoder's final state, for the whole output.",
+            f"No attention: one fixed context vector for the whole output, {where}.",
         ),
-        Line(
-            r"s_0 = \mathrm{bridge}(c)",
-            "initial_state",
-            "s_0",
-            "initial_state",
-            "The decoder starts from the context.",
-        ),
+        Line(s0, "initial_state", "s_0", "initial_state", s0_note),
     ]
     if every_step:
         lines += [
@@ -122,13 +148,7 @@ def _fixed_context(model: dict[str, Any], cell: str) -> list[Line]:
                 "The same c is also concatenated to the input at every step (Cho et al. 2014).",
             ),
             Line(r"\hat{s}_t = \tanh\!\left(W_c [c;\, s_t]\right)", "attentional", r"\hat{s}_t", "attentional"),
-            Line(
-                r"p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_s\, \hat{s}_t)",
-                "probs",
-                r"p(y_t)",
-                "probs",
-                "The most probable next tokens; the chosen one is orange.",
-            ),
+            _output(r"\hat{s}_t"),
         ]
     else:
         lines += [
@@ -139,12 +159,6 @@ def _fixed_context(model: dict[str, Any], cell: str) -> list[Line]:
                 "state",
                 "After s_0 the context never enters again (Sutskever et al. 2014).",
             ),
-            Line(
-                r"p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_s\, s_t)",
-                "probs",
-                r"p(y_t)",
-                "probs",
-                "The most probable next tokens; the chosen one is orange.",
-            ),
+            _output("s_t"),
         ]
     return lines
