@@ -4,6 +4,7 @@
     python bench/classroom.py --students 60 --workers 2   # behind nginx: `python -m seq2seq_viz serve --workers 2`
     python bench/classroom.py --url http://127.0.0.1:8501 --students 30   # a server that is already running
     python bench/classroom.py --churn 500          # memory after 500 sessions opened and closed
+    python bench/classroom.py --students 20 --abuser   # the class alone, then again beside one abusive session
 
 Each student does what a student in class does, with think time between clicks: opens /translate, types a
 sentence of their own and presses Enter (timed until the new heatmap arrives), goes to /step, and presses Next
@@ -16,6 +17,11 @@ A student whose socket drops mid-lesson (its worker died) does what the browser 
 cookies (behind nginx the route cookie then hashes it to a live worker), reruns the page it was on with its URL
 query (the app keeps its whole view there), and goes on; only a reconnect that fails counts as a failure.
 
+--abuser adds one session that sends maximal requests in a loop (every time a new input of 39 words and a full
+stop, the longest the model reads, with beam search of the widest width, so every request misses the cache and
+decodes for as long as the model allows), each sent as soon as the last was answered; the class runs once
+without it and once beside it, and both are reported.
+
 Prints JSON: per interaction type p50 / p95 / max seconds and count, failures, reconnects, server CPU-seconds
 per interaction (every server process: Streamlit workers and nginx), the harness's own CPU-seconds, server RSS.
 Figures, not asserts: these machines are noisy.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -98,6 +105,8 @@ class Student:
     cookies: dict[str, str] = field(default_factory=dict)  # the tab's cookie jar: kept across reconnects
     workers: list[str] = field(default_factory=list)  # the worker behind each socket it opened ("" without nginx)
     reconnects: int = 0
+    strict: bool = True  # an error alert on screen is a Failure; False: it is kept in `alerts` (the abuser's refusals)
+    alerts: list[str] = field(default_factory=list)
 
     @property
     def session_cookie(self) -> str:
@@ -232,7 +241,9 @@ class Student:
         if kind == "exception":
             raise Failure(f"a traceback on screen: {element.exception.message[:200]}")
         if kind == "alert" and element.alert.format == element.alert.ERROR:
-            raise Failure(f"an error on screen: {element.alert.body[:200]}")
+            if self.strict:
+                raise Failure(f"an error on screen: {element.alert.body[:200]}")
+            self.alerts.append(element.alert.body)
         proto = getattr(element, kind, None)
         widget_id = getattr(proto, "id", "") if proto is not None else ""
         if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
@@ -273,6 +284,12 @@ def anything(delta) -> bool:
     return True
 
 
+def heatmap_or_error(delta) -> bool:
+    element = delta.new_element
+    is_error = element.WhichOneof("type") == "alert" and element.alert.format == element.alert.ERROR
+    return is_error or heatmap_shown(delta)
+
+
 @dataclass
 class Results:
     latencies: dict[str, list[float]] = field(default_factory=dict)
@@ -286,15 +303,30 @@ class Results:
         self.interactions += 1
 
 
+def sentence_of(number: int, rng: random.Random, variant: int = 0) -> str:
+    """Student `number`'s sentence: a lesson sentence, with a word inserted at a random place for every student
+    past the first 20, and one more for every student of a class of another `variant`, so that the students of
+    one run (each class its own variant) mostly miss the trace cache, as a class typing its own sentences does."""
+    words = SENTENCES[number % len(SENTENCES)].rstrip(".").split()
+    extra = [WORDS[(number // len(SENTENCES) - 1) % len(WORDS)]] if number >= len(SENTENCES) else []
+    if variant:
+        extra.append(WORDS[(variant - 1) % len(WORDS)])
+    for word in extra:
+        words.insert(rng.randrange(1, len(words) + 1), word)
+    return " ".join(words) + "."
+
+
 async def student_lesson(
-    number: int, base: str, results: Results, think: tuple[float, float], rng: random.Random, timeout: float
+    number: int,
+    base: str,
+    results: Results,
+    think: tuple[float, float],
+    rng: random.Random,
+    timeout: float,
+    variant: int = 0,
 ) -> None:
     """One student's lesson; any failure is recorded and ends that student's lesson (as a reload would)."""
-    sentence = SENTENCES[number % len(SENTENCES)]
-    if number >= len(SENTENCES):  # every student types a sentence of their own
-        words = sentence.rstrip(".").split()
-        words.insert(rng.randrange(1, len(words) + 1), WORDS[(number // len(SENTENCES)) % len(WORDS)])
-        sentence = " ".join(words) + "."
+    sentence = sentence_of(number, rng, variant)
     student = Student(base, timeout=timeout, query=urlencode({"model": MODEL}))
     results.workers[number] = student.workers  # the same list: it grows as the student reconnects
 
@@ -339,13 +371,16 @@ async def run_class(
     seed: int = 0,
     results: Results | None = None,
 ) -> Results:
-    """The class; pass `results` to watch it fill while the class runs (a test that kills a worker mid-lesson)."""
+    """The class; pass `results` to watch it fill while the class runs (a test that kills a worker mid-lesson).
+
+    `seed` also picks the sentences' variant, so classes with different seeds type different sentences."""
     results = Results() if results is None else results
     rng = random.Random(seed)
 
     async def one(number: int) -> None:
         await asyncio.sleep(ramp_s * number / max(students, 1))  # students arrive over ramp_s seconds
-        await student_lesson(number, base, results, think, random.Random(rng.random()), timeout=deadline_s)
+        lesson_rng = random.Random(rng.random())
+        await student_lesson(number, base, results, think, lesson_rng, timeout=deadline_s, variant=seed)
 
     tasks = [asyncio.create_task(one(n)) for n in range(students)]
     _, pending = await asyncio.wait(tasks, timeout=deadline_s)
@@ -370,6 +405,67 @@ async def churn(base: str, sessions: int, concurrent: int = 10) -> None:
                 await student.close()
 
     await asyncio.gather(*(one(n) for n in range(sessions)))
+
+
+@dataclass
+class Abuse:
+    """What the abusive session sent and what it got back."""
+
+    sent: int = 0
+    decoded: int = 0  # answered with a heatmap
+    refused: int = 0  # answered with one sentence (over a ceiling, out of budget, or still busy)
+    refusals: list[str] = field(default_factory=list)  # the distinct sentences it was shown
+    seconds: list[float] = field(default_factory=list)  # send -> answer, each request
+
+    def report(self) -> dict:
+        return {
+            "sent": self.sent,
+            "decoded": self.decoded,
+            "refused": self.refused,
+            "refusals": self.refusals[:3],
+            "p50_answer_s": round(statistics.median(self.seconds), 3) if self.seconds else None,
+        }
+
+
+def maximal_text(rng: random.Random, words: int = 39) -> str:
+    """The most the default model reads (40 tokens: 39 words and a full stop), drawn anew so it is never cached."""
+    vocabulary = sorted({w.strip(".").lower() for sentence in SENTENCES for w in sentence.split()} | set(WORDS))
+    return " ".join(rng.choice(vocabulary) for _ in range(words)) + "."
+
+
+async def abuser(base: str, stop: asyncio.Event, abuse: Abuse, seed: int = 0, timeout: float = 60.0) -> None:
+    """One session sending maximal requests in a loop until `stop` is set (one at a time, each as soon as answered)."""
+    rng = random.Random(seed)
+    query = urlencode({"model": MODEL, "mode": "beam", "width": 10})
+    student = Student(base, timeout=timeout, query=query, strict=False)
+    await student.connect()
+    try:
+        await student.rerun("translate", until=anything)
+        text = student.widgets[TEXT_KEY]
+        while not stop.is_set():
+            student.alerts.clear()
+            typed = WidgetState(id=text.widget_id, string_value=maximal_text(rng))
+            abuse.sent += 1
+            seen, _ = await student.rerun(widget=typed, until=heatmap_or_error)
+            abuse.seconds.append(seen)
+            if student.alerts:
+                abuse.refused += 1
+                abuse.refusals.extend(a for a in student.alerts if a not in abuse.refusals)
+            else:
+                abuse.decoded += 1
+    finally:
+        await student.close()
+
+
+def run_sync(coroutine):
+    """asyncio.run, also from a thread whose event loop is already running (Playwright's sync API keeps one
+    running in the test process once a browser test has run): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # ---- the server under test ----
@@ -418,18 +514,24 @@ def rss_mb(pids: Iterable[int]) -> float:
     return round(total / 1024, 1)
 
 
-def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 120) -> None:
+def wait_healthy(url: str, process: subprocess.Popen | None, log: Path | None = None, timeout: float = 120) -> None:
+    """Until url's /_stcore/health answers; RuntimeError (with the log's tail) if the server exits or is late."""
+
+    def tail() -> str:
+        return f":\n{log.read_text(errors='replace')[-3000:]}" if log is not None and log.exists() else ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}{tail()}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not become healthy within {timeout:.0f} s")
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer /_stcore/health within {timeout:.0f} s{tail()}")
 
 
 def start_server(workers: int, log: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
@@ -448,7 +550,7 @@ def start_server(workers: int, log: Path, extra_env: dict[str, str] | None = Non
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, log)
     except BaseException:
         stop_server(process)
         raise
@@ -496,22 +598,49 @@ def summary(results: Results, server_cpu: float, harness_cpu: float, wall: float
     }
 
 
-def measure(url: str, pids_of, students: int, think: tuple[float, float], ramp_s: float, deadline_s: float) -> dict:
+def measure(
+    url: str,
+    pids_of,
+    students: int,
+    think: tuple[float, float],
+    ramp_s: float,
+    deadline_s: float,
+    with_abuser: bool = False,
+    seed: int = 0,
+) -> dict:
+    """One class of `students`; with_abuser: one abusive session loops maximal requests for the whole class."""
     pids = pids_of()
     cpu_before, harness_before = cpu_seconds(pids), time.process_time()
     started = time.perf_counter()
-    results = asyncio.run(run_class(url, students, think, ramp_s, deadline_s))
+    abuse = Abuse()
+
+    async def lesson() -> Results:
+        if not with_abuser:
+            return await run_class(url, students, think, ramp_s, deadline_s, seed)
+        stop = asyncio.Event()
+        loop = asyncio.create_task(abuser(url, stop, abuse))
+        await asyncio.sleep(1.0)  # already abusing when the first student arrives
+        try:
+            return await run_class(url, students, think, ramp_s, deadline_s, seed)
+        finally:
+            stop.set()
+            await asyncio.wait_for(loop, deadline_s)
+
+    results = run_sync(lesson())
     wall = time.perf_counter() - started
     pids = pids_of()
-    return {
+    report = {
         "students": students,
         **summary(results, cpu_seconds(pids) - cpu_before, time.process_time() - harness_before, wall, rss_mb(pids)),
     }
+    if with_abuser:
+        report["abuser"] = abuse.report()
+    return report
 
 
 def warm_up(url: str) -> None:
     """One student first, so that imports and the model load are not billed to the class."""
-    asyncio.run(run_class(url, 1, (0.0, 0.0), 0.0, 120.0, seed=99))
+    run_sync(run_class(url, 1, (0.0, 0.0), 0.0, 120.0, seed=99))
 
 
 def main() -> None:
@@ -523,6 +652,9 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=10.0, help="students arrive over this many seconds")
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds one class may take at most")
     parser.add_argument("--churn", type=int, default=0, help="also open and close this many sessions")
+    parser.add_argument(
+        "--abuser", action="store_true", help="each class again beside one session looping maximal requests"
+    )
     args = parser.parse_args()
     if any(not 1 <= n <= 200 for n in args.students):
         raise SystemExit("--students takes 1 to 200 students (the harness bounds its own load)")
@@ -533,14 +665,20 @@ def main() -> None:
     else:
         log = ROOT / "bench" / "results"
         log.mkdir(parents=True, exist_ok=True)
-        process, url = start_server(args.workers, log / "classroom-server.log")
+        try:
+            process, url = start_server(args.workers, log / "classroom-server.log")
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         pids_of = lambda: process_tree(process.pid)
     try:
         warm_up(url)
         report = {"workers": args.workers or 1, "think_s": list(args.think), "classes": []}
         for n in args.students:
-            report["classes"].append(measure(url, pids_of, n, tuple(args.think), args.ramp, args.deadline))
-            print(json.dumps(report["classes"][-1]), file=sys.stderr, flush=True)
+            for with_abuser in (False, True) if args.abuser else (False,):
+                seed = len(report["classes"]) + 1  # each class types sentences of its own (warm_up used 99)
+                figures = measure(url, pids_of, n, tuple(args.think), args.ramp, args.deadline, with_abuser, seed)
+                report["classes"].append(figures)
+                print(json.dumps(figures), file=sys.stderr, flush=True)
         if args.churn:
             report["churn"] = churn_memory(url, pids_of, args.churn)
         print(json.dumps(report, indent=1))
@@ -551,9 +689,9 @@ def main() -> None:
 
 def churn_memory(url: str, pids_of, sessions: int) -> dict:
     """RSS after the first 10 sessions and after `sessions`, each opened and closed."""
-    asyncio.run(churn(url, 10))
+    run_sync(churn(url, 10))
     first = rss_mb(pids_of())
-    asyncio.run(churn(url, sessions - 10))
+    run_sync(churn(url, sessions - 10))
     time.sleep(2)
     last = rss_mb(pids_of())
     return {

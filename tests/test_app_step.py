@@ -98,7 +98,7 @@ def test_bahdanau_scores_with_the_previous_state(zoo):  # noqa: F811
 
 @pytest.mark.parametrize(
     ("name", "how_context_enters"),
-    [("reverse-gru-none", r"[E\,y_{t-1};\, c]"), ("reverse-rnn-none", r"s_0 = \mathrm{bridge}(c)")],
+    [("reverse-gru-none", r"[E\,y_{t-1};\, c]"), ("reverse-rnn-none", r"s_0 = c")],
 )
 def test_fixed_context_models_show_the_context_instead_of_attention(zoo, name, how_context_enters):  # noqa: F811
     at = run_app(STEP_PAGE, model=name, text="abc")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import sys
@@ -76,4 +75,18 @@ def test_a_student_sees_the_sentence_they_typed(classroom, server):
         finally:
             await student.close()
 
-    assert asyncio.run(lesson())[:4] == ["we", "are", "happy", "."]  # the eng-fra models read lowercased words
+    assert classroom.run_sync(lesson())[:4] == ["we", "are", "happy", "."]  # the eng-fra models read lowercased words
+
+
+def test_every_student_of_a_class_types_a_sentence_of_their_own_and_classes_differ(classroom):
+    import random
+
+    def class_sentences(variant: int) -> list[str]:
+        rng = random.Random(variant)
+        return [classroom.sentence_of(n, random.Random(rng.random()), variant) for n in range(100)]
+
+    first, second = class_sentences(1), class_sentences(2)
+    assert len(set(first)) == 100 and len(set(second)) == 100
+    assert len(set(first) & set(second)) <= 5  # another class, other sentences: the trace cache mostly misses
+    assert class_sentences(0)[:20] == list(classroom.SENTENCES)  # variant 0 starts with the lesson sentences
+    assert all(s.endswith(".") and 3 <= len(s.split()) <= 9 for s in first)

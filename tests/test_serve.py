@@ -178,7 +178,7 @@ def test_a_route_cookie_pins_a_browser_to_one_worker_and_routes_spread_over_both
 
 def test_a_class_of_20_is_served_and_both_workers_get_students(served):
     process, url = served
-    results = asyncio.run(classroom.run_class(url, STUDENTS, THINK, ramp_s=2.0, deadline_s=90.0, seed=3))
+    results = classroom.run_sync(classroom.run_class(url, STUDENTS, THINK, ramp_s=2.0, deadline_s=90.0, seed=3))
     assert results.failures == []
     assert results.interactions == STUDENTS * LESSON
     assert results.reconnects == 0
@@ -209,7 +209,7 @@ def test_a_killed_worker_s_students_reconnect_and_the_other_s_never_notice(serve
         await lesson
         return victim
 
-    victim = asyncio.run(class_with_a_kill())
+    victim = classroom.run_sync(class_with_a_kill())
     (survivor,) = set(workers) - {victim}
     assert results.failures == []
     assert results.interactions == STUDENTS * LESSON

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from classroom import start_server, stop_server  # one way to start and stop a real server, shared with bench
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -34,62 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
-STARTUP_TIMEOUT_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = STARTUP_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def start_server(pretrained: Path | None, log: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free port; returns (process, base url) once healthy."""
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if pretrained is not None:
-        env["SEQ2SEQ_VIZ_PRETRAINED"] = str(pretrained)
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    handle = log.open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process, log)
-    except RuntimeError:
-        stop_server(process)
-        raise
-    return process, url
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
@@ -125,7 +68,8 @@ def zoo() -> Iterator[Zoo]:
 @pytest.fixture(scope="session")
 def app_url(zoo: Zoo) -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
-    process, url = start_server(zoo.directory, ARTIFACTS / "streamlit.log")
+    extra_env = {"SEQ2SEQ_VIZ_PRETRAINED": str(zoo.directory)} if zoo.directory is not None else None
+    process, url = start_server(0, ARTIFACTS / "streamlit.log", extra_env)
     yield url
     stop_server(process)
 
