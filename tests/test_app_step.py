@@ -74,7 +74,11 @@ def test_play_toggles_and_a_step_beyond_the_end_is_clamped():
     assert_clean(at)
     last = at.slider(key="step_slider").max
     assert at.slider(key="step_slider").value == last
+    assert [i.value for i in at.info if "link asks" in i.value] == [
+        f"The link asks for step 99, but this output has steps 0 to {int(last)}; showing step {int(last)}."
+    ]
     at.button(key="step-play").click().run()
+    assert not [i for i in at.info if "link asks" in i.value]  # said once, not on every rerun
     assert_clean(at)
     assert at.button(key="step-play").label == "Pause"
     assert at.session_state["step"] == 0  # play from the end starts again at the beginning

@@ -98,3 +98,17 @@ def test_teacher_forced_rows_are_the_gold_tokens(zoo):  # noqa: F811
     assert_clean(at)
     rows = figures(at)["tf-heatmap"]["layout"]["yaxis"]["ticktext"]
     assert rows == ["c", "b", "a", "&lt;eos&gt;"]
+
+
+def test_what_if_offers_the_runner_up_first_so_force_changes_something(zoo):  # noqa: F811
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    model = load("reverse-gru-general", zoo)
+    free = greedy(model, "abc", reference="cba")
+    t = at.number_input(key="force_at").value
+    assert at.selectbox(key="force_pick").value == 1
+    at.button(key="tf-force").click().run()
+    assert_clean(at)
+    runner_up = free.steps[t].topk[1][0]
+    assert runner_up != free.output_tokens[t]
+    forced = forced_prefix(model, "abc", [*free.output_tokens[:t], runner_up], reference="cba")
+    assert forced.output_tokens[t] == runner_up and at.code[-1].value == forced.output_text

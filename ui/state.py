@@ -39,6 +39,7 @@ FORCE_TYPED = "force_typed"  # or a token typed
 FORCING = "forcing"  # not a widget: the applied intervention (step, token) or None
 URL_READ = "_url_read"  # not a widget: this session has read its URL
 NOTICES = "_notices"  # not a widget: sentences to show once (a bad value in the URL)
+URL_STEP = "_url_step"  # not a widget: the step a link asked for, until the page knows how many steps there are
 BUDGET = "_decode_budget"  # not a widget: this session's decode budget (seq2seq_viz.limits.SessionBudget)
 TEXT_IS_DEFAULT = "_text_is_default"  # not a widget: the app chose the input (nobody typed, picked or linked it)
 MODEL_NAME = "_model_name"  # not a widget: the chosen model's name, for the URL
@@ -234,6 +235,8 @@ def _read_url(catalog: Mapping[str, Model]) -> None:
     _read_number(Q_TEMPERATURE, TEMPERATURE, float, TEMPERATURE_RANGE, "temperature")
     _read_number(Q_SEED, SEED, int, SEED_RANGE, "seed")
     _read_number(Q_STEP, STEP, int, (0, 10_000), "step")
+    if Q_STEP in params and STEP in ss:
+        ss[URL_STEP] = ss[STEP]
     if Q_REFERENCE in params:
         ss[REFERENCE] = _url_text(params[Q_REFERENCE], "reference")
 
@@ -331,9 +334,15 @@ def set_step(value: int) -> None:
 
 
 def clamp_step(last: int) -> int:
-    """Keep the step within 0..last (a new sentence may be shorter); call before the step widgets."""
-    step = min(max(int(st.session_state.get(STEP, 0)), 0), last)
-    st.session_state[STEP] = step
+    """Keep the step within 0..last (a new sentence may be shorter); call before the step widgets.
+
+    A link's step past the output's last one says so once (a shorter sentence typed later is clamped quietly)."""
+    ss = st.session_state
+    step = min(max(int(ss.get(STEP, 0)), 0), last)
+    asked = ss.pop(URL_STEP, None)
+    if asked is not None and asked > last:
+        st.info(f"The link asks for step {asked}, but this output has steps 0 to {last}; showing step {last}.")
+    ss[STEP] = step
     return step
 
 

@@ -173,7 +173,9 @@ def _intervention(model: cache.Model, text: str, reference: str, free, diverged:
     t = at_col.number_input("At step", 0, last, key=state.FORCE_AT, step=1)
     topk = free.steps[t].topk
     if ss.get(state.FORCE_PICK) not in range(len(topk)):
-        ss.pop(state.FORCE_PICK, None)
+        ss[state.FORCE_PICK] = (
+            1 if len(topk) > 1 else 0
+        )  # the runner-up: forcing the model's own choice changes nothing
     pick_col.selectbox(
         "Choose from the top-k",
         range(len(topk)),
