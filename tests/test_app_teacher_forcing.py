@@ -23,6 +23,8 @@ def test_the_reference_is_prefilled_from_the_matching_test_pair(zoo):  # noqa: F
     assert at.text_input(key="text").value == "I am cold."
     assert at.text_input(key="reference").value == "J'ai froid."
     assert at.query_params["reference"] == "J'ai froid."
+    picked = at.selectbox(key="test_pair")  # the picker names the pair the page opened on, not "Pick a test pair…"
+    assert picked.value is not None and picked.format_func(picked.value) == "I am cold.  →  J'ai froid."
     model = load("eng-fra-gru-general", zoo)
     teacher = teacher_forced(model, "I am cold.", "J'ai froid.")
     free = greedy(model, "I am cold.", reference="J'ai froid.")
@@ -55,6 +57,7 @@ def test_a_linked_input_is_kept_and_a_test_pair_can_replace_it():
     # the URL's text is what the user asked for: keep it, and wait for a reference
     assert at.text_input(key="text").value == "She is reading a book."
     assert at.text_input(key="reference").value == ""
+    assert at.selectbox(key="test_pair").value is None  # no pair is this input: "Pick a test pair…"
     assert any("Type the reference" in info.value for info in at.info)
     at.selectbox(key="test_pair").set_value(2).run()
     assert_clean(at)
@@ -112,3 +115,11 @@ def test_what_if_offers_the_runner_up_first_so_force_changes_something(zoo):  # 
     assert runner_up != free.output_tokens[t]
     forced = forced_prefix(model, "abc", [*free.output_tokens[:t], runner_up], reference="cba")
     assert forced.output_tokens[t] == runner_up and at.code[-1].value == forced.output_text
+
+
+def test_a_reference_over_the_ceiling_is_one_sentence_once():
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    at.text_input(key="reference").set_value("c" * 600).run()
+    assert_clean(at)
+    shown = [w.value.replace("\\", "") for w in at.warning if "characters" in w.value]  # markdown-escaped text
+    assert shown == ["The reference has 600 characters; the lab reads at most 500. Please shorten it."]

@@ -23,6 +23,7 @@ def page() -> None:
     pairs = cache.examples(model).get("test_pairs", [])
     pair_col, reference_col = st.columns(2, gap="medium")
     if pairs:
+        _show_matching_pair(pairs, selection.text)
         pair_col.selectbox(
             "Test pair (source → reference)",
             [None, *range(len(pairs))],
@@ -42,8 +43,10 @@ def page() -> None:
         return
 
     teacher = components.decode(model, selection.text, "teacher_forced", reference=reference)
+    if teacher is None:  # its one sentence is shown; the free-running decode would only say it again
+        return
     free = components.decode(model, selection.text, "greedy", reference=reference)
-    if teacher is None or free is None:
+    if free is None:
         return
     components.unknown_note(teacher)
     if teacher.unknown_reference_tokens:
@@ -103,6 +106,21 @@ def page() -> None:
 def _pair_label(pair: dict) -> str:
     references = pair.get("references") or [""]
     return f"{pair.get('source', '')}  →  {references[0]}"
+
+
+def _show_matching_pair(pairs: list[dict], text: str) -> None:
+    """The picker names the test pair the input and reference already are (prefilled, linked or typed), rather
+    than asking to pick one; it goes back to "Pick…" once they match none."""
+    ss = st.session_state
+    reference = ss.get(state.REFERENCE, "")
+    ss[state.TEST_PAIR] = next(
+        (
+            i
+            for i, pair in enumerate(pairs)
+            if pair.get("source", "").strip() == text.strip() and reference.strip() in (pair.get("references") or [])
+        ),
+        None,
+    )
 
 
 def _use_pair(pairs: list[dict]) -> None:
