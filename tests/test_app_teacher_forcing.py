@@ -123,3 +123,27 @@ def test_a_reference_over_the_ceiling_is_one_sentence_once():
     assert_clean(at)
     shown = [w.value.replace("\\", "") for w in at.warning if "characters" in w.value]  # markdown-escaped text
     assert shown == ["The reference has 600 characters; the lab reads at most 500. Please shorten it."]
+
+
+def test_a_forced_token_is_kept_in_the_url_and_a_shared_link_reopens_it(zoo):  # noqa: F811
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    model = load("reverse-gru-general", zoo)
+    free = greedy(model, "abc", reference="cba")
+    at.number_input(key="force_at").set_value(1).run()
+    at.selectbox(key="force_pick").set_value(2).run()
+    at.button(key="tf-force").click().run()
+    token = free.steps[1].topk[2][0]
+    assert (at.query_params["force_at"], at.query_params["force"]) == ("1", token)
+
+    shared = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba", force_at="1", force=token)
+    assert_clean(shared)
+    forced = forced_prefix(model, "abc", [*free.output_tokens[:1], token], reference="cba")
+    spec = figures(shared)["forced-heatmap"]
+    np.testing.assert_allclose(decode_array(spec["data"][0]["z"]), np.asarray(forced.attention), atol=1e-9)
+    assert shared.number_input(key="force_at").value == 1
+
+    broken = run_app(None, model="reverse-gru-general", text="abc", reference="cba", force_at="x", force=token)
+    assert any("forced token in a link" in w.value.replace("\\", "") for w in broken.warning)  # the first page says it
+    broken.switch_page(TF_PAGE).run()
+    assert_clean(broken)
+    assert "forced-heatmap" not in figures(broken)

@@ -54,6 +54,9 @@ Q_REFERENCE = "reference"
 Q_WIDTH = "width"
 Q_TEMPERATURE = "temperature"
 Q_SEED = "seed"
+Q_FORCE_AT = "force_at"  # Teacher forcing's what-if: the step a token was forced at ...
+Q_FORCE = "force"  # ... and that token
+MAX_URL_TOKEN = 40  # characters of a forced token in a link: seq2seq_viz.limits' token_chars
 
 # ---- pages (st.Page url_path) ----
 PAGE_TRANSLATE = "translate"
@@ -239,6 +242,23 @@ def _read_url(catalog: Mapping[str, Model]) -> None:
         ss[URL_STEP] = ss[STEP]
     if Q_REFERENCE in params:
         ss[REFERENCE] = _url_text(params[Q_REFERENCE], "reference")
+    _read_forcing()
+
+
+def _read_forcing() -> None:
+    """force_at=N&force=TOKEN: the what-if intervention a link was shared with (checked again when it decodes)."""
+    params, notices = st.query_params, st.session_state[NOTICES]
+    if Q_FORCE_AT not in params and Q_FORCE not in params:
+        return
+    raw_at, token = params.get(Q_FORCE_AT, ""), params.get(Q_FORCE, "").strip()
+    if not raw_at.isdigit() or not token or len(token) > MAX_URL_TOKEN:
+        notices.append(
+            f"A forced token in a link needs force_at (a step number) and force (a token of at most {MAX_URL_TOKEN} "
+            "characters); it was ignored."
+        )
+        return
+    st.session_state[FORCING] = (int(raw_at), token)
+    st.session_state[FORCE_AT] = int(raw_at)
 
 
 def _url_text(value: str, what: str) -> str:
@@ -368,6 +388,9 @@ def url_params(page: str) -> dict[str, str]:
         params[Q_STEP] = str(ss.get(STEP, 0))
     if page == PAGE_TEACHER_FORCING and ss.get(REFERENCE):
         params[Q_REFERENCE] = ss[REFERENCE]
+        if ss.get(FORCING):
+            at, token = ss[FORCING]
+            params[Q_FORCE_AT], params[Q_FORCE] = str(at), token
     return params
 
 

@@ -209,6 +209,7 @@ def _intervention(model: cache.Model, text: str, reference: str, free, diverged:
         return
     at, token = forcing
     if at > last:
+        st.info(f"A token was forced at step {at}, but free-running wrote only steps 0 to {last}: pick a step above.")
         return
     prefix = [*free.output_tokens[:at], token]
     forced = components.decode(model, text, "forced_prefix", reference=reference, prefix=prefix)
