@@ -30,7 +30,7 @@ def test_ui_never_imports_torch():
     assert offenders == []
 
 
-def test_the_package_exports_every_public_name_lazily_and_without_torch():
+def test_the_package_exports_every_public_name_lazily_and_serve_runs_without_torch():
     import subprocess
     import sys
 
@@ -40,6 +40,10 @@ def test_the_package_exports_every_public_name_lazily_and_without_torch():
         "assert sorted(seq2seq_viz.__all__) == sorted([*seq2seq_viz._EXPORTS, 'set_threads'])\n"
         "from seq2seq_viz import Trace, ModelConfig, InputError, SCHEMA\n"
         "print('torch' in sys.modules, SCHEMA, Trace.__module__, ModelConfig.__module__, InputError.__module__)\n"
+        "import contextlib, io\n"
+        "from seq2seq_viz.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['serve', '--print-config'])\n"
+        "print('serve', 'torch' in sys.modules)\n"
         "from seq2seq_viz import greedy\n"
         "print('torch' in sys.modules, greedy.__module__)"
     )
@@ -47,5 +51,6 @@ def test_the_package_exports_every_public_name_lazily_and_without_torch():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "False seq2seq_viz.trace/1 seq2seq_viz.trace seq2seq_viz.config seq2seq_viz.errors",
+        "serve False",  # `python -m seq2seq_viz serve` (the proxy and its supervisor) never loads torch
         "True seq2seq_viz.decoding",
     ]

@@ -116,20 +116,12 @@ def test_a_taken_worker_port_is_one_sentence(capsys):
     assert f"error: port {port} on 127.0.0.1 is not free" in capsys.readouterr().err
 
 
-def test_the_serve_path_never_imports_torch():
+def test_the_serve_path_imports_torch_nowhere_at_module_level():
+    """(test_imports runs `serve --print-config` in a fresh interpreter and checks torch stays unloaded.)"""
     for module in ("cli.py", "serve.py"):  # at module level: only inside the functions of other commands
         tree = ast.parse((ROOT / "seq2seq_viz" / module).read_text())
         top = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
         assert "torch" not in top, module
-    probe = (
-        "import sys, contextlib, io, seq2seq_viz; before = 'torch' in sys.modules\n"
-        "from seq2seq_viz.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()): main(['serve', '--print-config'])\n"
-        "print(before, 'torch' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "False"]  # neither the package nor `serve` loads torch
 
 
 # ---- a real server: `python -m seq2seq_viz serve --workers 2` on a free port ----
