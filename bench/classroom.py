@@ -54,6 +54,9 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # as bench/run.py: the package from this checkout
+from seq2seq_viz.limits import LIMITS  # noqa: E402  (torch-free: the ceilings the abuser runs up against)
+
 MODEL = "eng-fra-gru-concat"
 TEXT_KEY = "text"  # the sidebar's input (ui.state.TEXT)
 NEXT_KEY = "step-next"  # Step through's Next button
@@ -436,7 +439,7 @@ def maximal_text(rng: random.Random, words: int = 39) -> str:
 async def abuser(base: str, stop: asyncio.Event, abuse: Abuse, seed: int = 0, timeout: float = 60.0) -> None:
     """One session sending maximal requests in a loop until `stop` is set (one at a time, each as soon as answered)."""
     rng = random.Random(seed)
-    query = urlencode({"model": MODEL, "mode": "beam", "width": 10})
+    query = urlencode({"model": MODEL, "mode": "beam", "width": LIMITS.beam_width})
     student = Student(base, timeout=timeout, query=query, strict=False)
     await student.connect()
     try:

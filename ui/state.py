@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the URL obeys too
+
 if TYPE_CHECKING:
     from .cache import Model
 
@@ -56,7 +58,6 @@ Q_TEMPERATURE = "temperature"
 Q_SEED = "seed"
 Q_FORCE_AT = "force_at"  # Teacher forcing's what-if: the step a token was forced at ...
 Q_FORCE = "force"  # ... and that token
-MAX_URL_TOKEN = 40  # characters of a forced token in a link: seq2seq_viz.limits' token_chars
 
 # ---- pages (st.Page url_path) ----
 PAGE_TRANSLATE = "translate"
@@ -82,7 +83,7 @@ ATTENTION_ORDER = ("general", "additive", "dot", "concat", "none")
 # alignments; it writes "j'ai froid." for the lesson's "I am cold."), else the next one that ships.
 PREFERRED_MODELS = ("eng-fra-gru-concat", "eng-fra-gru-general", "dates-gru-general", "reverse-gru-general")
 TASK_ORDER = ("eng-fra", "dates", "reverse", "copy", "sort")
-BEAM_WIDTH_RANGE = (1, 10)
+BEAM_WIDTH_RANGE = (1, LIMITS.beam_width)
 TEMPERATURE_RANGE = (0.1, 3.0)
 SEED_RANGE = (0, 999_999)
 SPEEDS = (0.25, 0.5, 1.0, 2.0)  # seconds per step
@@ -96,7 +97,7 @@ DEFAULTS: dict[str, Any] = {
     SPEED: 0.5,
     FORCING: None,
 }
-MAX_URL_TEXT = 500  # characters kept from a URL's text or reference: seq2seq_viz.limits' input_chars (a test)
+MAX_URL_TEXT = LIMITS.input_chars  # characters kept from a URL's text or reference
 # Examples every eng-fra model offers, whatever its card lists (the lesson plan refers to them).
 TASK_EXAMPLES = {"eng-fra": ("I am cold.", "I love learning.", "The weather is nice today.")}
 
@@ -251,10 +252,10 @@ def _read_forcing() -> None:
     if Q_FORCE_AT not in params and Q_FORCE not in params:
         return
     raw_at, token = params.get(Q_FORCE_AT, ""), params.get(Q_FORCE, "").strip()
-    if not raw_at.isdigit() or not token or len(token) > MAX_URL_TOKEN:
+    if not raw_at.isdigit() or not token or len(token) > LIMITS.token_chars:
         notices.append(
-            f"A forced token in a link needs force_at (a step number) and force (a token of at most {MAX_URL_TOKEN} "
-            "characters); it was ignored."
+            "A forced token in a link needs force_at (a step number) and force (a token of at most "
+            f"{LIMITS.token_chars} characters); it was ignored."
         )
         return
     st.session_state[FORCING] = (int(raw_at), token)

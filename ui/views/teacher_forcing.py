@@ -191,9 +191,8 @@ def _intervention(model: cache.Model, text: str, reference: str, free, diverged:
     t = at_col.number_input("At step", 0, last, key=state.FORCE_AT, step=1)
     topk = free.steps[t].topk
     if ss.get(state.FORCE_PICK) not in range(len(topk)):
-        ss[state.FORCE_PICK] = (
-            1 if len(topk) > 1 else 0
-        )  # the runner-up: forcing the model's own choice changes nothing
+        # The runner-up first: forcing the model's own choice would change nothing.
+        ss[state.FORCE_PICK] = 1 if len(topk) > 1 else 0
     pick_col.selectbox(
         "Choose from the top-k",
         range(len(topk)),
