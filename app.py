@@ -43,6 +43,8 @@ with components.sentences_not_tracebacks():
         st.error("No models are installed yet: train some with `python -m seq2seq_viz build-zoo`.")
     else:
         sidebar.draw(models, page.url_path or state.PAGE_TRANSLATE)
+        state.fold_sidebar()
+        components.presentation_layout()
         for notice in state.pop_notices():
             st.warning(md_escape(notice))
         page.run()

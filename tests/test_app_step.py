@@ -130,3 +130,106 @@ def test_every_variant_has_a_chain_whose_tensors_are_recorded():
         assert lines[-1].tensor == "probs"
         assert all(line.latex and line.symbol for line in lines)
     assert r"\hat{s}_{t-1}" in equations.chain({"cell": "gru", "attention": "dot", "input_feeding": True})[1].latex
+
+
+def _heatmap_rows(at) -> tuple[list, list[str]]:
+    """The step heatmap's rows as lists (None where a row is hidden) and its output labels."""
+    heatmap = figures(at)["step-heatmap"]
+    z = heatmap["data"][0]["z"]
+    rows = [list(decode_array(row)) if row is not None else None for row in z] if isinstance(z, list) else z
+    return rows, list(heatmap["layout"]["yaxis"]["ticktext"])
+
+
+def test_presentation_mode_walks_the_chain_one_line_at_a_time(zoo):  # noqa: F811
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abc", present="1")
+    assert_clean(at)
+    trace = greedy(load("reverse-gru-general", zoo), "abc")
+    lines = equations.chain(trace.model)
+    assert at.toggle(key="present").value and at.query_params["present"] == "1"
+    assert not [s for s in at.slider if s.key == "step_slider"]  # a presenter's controls: no slider
+    for t, number in [(0, 0), (0, 1), (0, 2), (0, 3)]:
+        assert at.session_state["step"] == t and at.session_state["substep"] == number
+        shown = [latex.value for latex in at.latex]
+        assert shown[1].strip("$\n") == r"\LARGE " + lines[number].latex  # the current line, large, after the overview
+        assert r"\boxed{" + lines[number].symbol + "}" in shown[0]
+        at.button(key="step-next").click().run()
+    weights_line = next(i for i, line in enumerate(lines) if line.tensor == "weights")
+    at.session_state["substep"] = weights_line
+    at.run()
+    bars = figures(at)[f"step-tensor-{weights_line}"]
+    np.testing.assert_allclose(decode_array(bars["data"][0]["y"]), trace.steps[0].weights, atol=1e-9)
+    at.session_state["substep"] = len(lines) - 1
+    at.run()
+    at.button(key="step-next").click().run()  # past the last line: the first line of the next step
+    assert (at.session_state["step"], at.session_state["substep"]) == (1, 0)
+    at.button(key="step-previous").click().run()  # and back to the last line of step 0
+    assert (at.session_state["step"], at.session_state["substep"]) == (0, len(lines) - 1)
+    assert at.button(key="step-previous").disabled is False
+    heatmap = figures(at)["step-heatmap"]
+    assert heatmap["layout"]["font"]["size"] >= 18 and heatmap["layout"]["xaxis"]["tickfont"]["size"] >= 18
+    assert_clean(at)
+
+
+def test_charts_are_drawn_larger_in_presentation_mode():
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abc")
+    normal = figures(at)["step-heatmap"]["layout"]["xaxis"]["tickfont"]["size"]
+    at.toggle(key="present").set_value(True).run()
+    assert_clean(at)
+    present = figures(at)["step-heatmap"]["layout"]["xaxis"]["tickfont"]["size"]
+    assert normal < 18 <= present
+    assert at.query_params["present"] == "1"
+    at.toggle(key="present").set_value(False).run()
+    assert "present" not in at.query_params
+
+
+def test_predict_then_reveal_hides_the_rest_until_revealed(zoo):  # noqa: F811
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abcd", reveal="0", step="1")
+    assert_clean(at)
+    trace = greedy(load("reverse-gru-general", zoo), "abcd")
+    attention = np.asarray(trace.attention)
+    assert at.toggle(key="predict").value and at.query_params["reveal"] == "0"
+    rows, labels = _heatmap_rows(at)
+    np.testing.assert_allclose(rows[0], attention[0], atol=1e-9)  # rows before the current step are shown
+    assert all(row is None or all(v is None for v in row) for row in rows[1:])
+    assert labels[1:] == ["?"] * (len(labels) - 1)
+    assert any("writes y(t) = ?" in m.value.replace("\\", "") for m in at.markdown)
+    assert not any(key.startswith("step-tensor-") and key.endswith(("-2", "-3")) for key in figures(at))
+    most = int(np.argmax(attention[1]))  # the model's most-attended source token at step 1, from the Trace
+    guess = (most + 1) % attention.shape[1]
+    at.pills(key="guess").set_value(guess).run()
+    at.button(key="step-reveal").click().run()
+    assert_clean(at)
+    rows, labels = _heatmap_rows(at)
+    np.testing.assert_allclose(rows[1], attention[1], atol=1e-9)
+    assert labels[2:] == ["?"] * (len(labels) - 2)
+    message = " ".join(i.value for i in at.info)
+    assert f"attends most to «{trace.source_tokens[most]}» (α = {attention[1, most]:.2f})" in message.replace("\\", "")
+    at.button(key="step-next").click().run()  # the next step starts hidden again, with an empty guess
+    rows, _ = _heatmap_rows(at)
+    assert all(v is None for v in rows[2]) and at.pills(key="guess").value is None
+    at.pills(key="guess").set_value(int(np.argmax(attention[2]))).run()
+    at.button(key="step-reveal").click().run()
+    assert any("You matched the model" in s.value for s in at.success)
+    assert any("1 of 2 matched" in c.value for c in at.caption)
+
+
+def test_predicting_in_presentation_mode_reveals_when_the_energies_are_reached(zoo):  # noqa: F811
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abc", reveal="0", present="1")
+    trace = greedy(load("reverse-gru-general", zoo), "abc")
+    energies_line = next(i for i, line in enumerate(equations.chain(trace.model)) if line.tensor == "energies")
+    for _ in range(energies_line):
+        rows, _ = _heatmap_rows(at)
+        assert all(v is None for v in rows[0])
+        at.button(key="step-next").click().run()
+    rows, _ = _heatmap_rows(at)
+    np.testing.assert_allclose(rows[0], np.asarray(trace.attention)[0], atol=1e-9)
+    assert_clean(at)
+
+
+def test_a_bad_switch_in_the_link_is_one_sentence():
+    at = run_app(model="reverse-gru-general", text="abc", present="yes")  # a link's notices show on its first page
+    assert_clean(at)
+    assert [w.value.replace("\\", "") for w in at.warning] == [
+        "The presentation mode setting in the link (yes) must be 0 or 1; it was ignored."
+    ]
+    assert not at.toggle(key="present").value

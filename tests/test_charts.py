@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from dataclasses import replace
@@ -187,4 +188,23 @@ def test_views_never_import_torch():
     for path in [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py"))]:
         source = path.read_text(encoding="utf-8")
         assert "import torch" not in source and "from torch" not in source, path
-        assert "unsafe_allow_html" not in source and "st.html" not in source, path
+        assert "unsafe_allow_html" not in source, path
+        _only_constant_html(ast.parse(source), path)
+
+
+def _only_constant_html(tree: ast.Module, path: Path) -> None:
+    """st.html may only ever show a module-level string literal (static CSS): no user or model text can reach it."""
+    literals = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "html" and getattr(node.value, "id", None) == "st":
+            call = next((c for c in ast.walk(tree) if isinstance(c, ast.Call) and c.func is node), None)
+            assert call is not None, f"{path}: st.html used other than as a call"
+            assert len(call.args) == 1 and not call.keywords, f"{path}: st.html takes one argument here"
+            argument = call.args[0]
+            assert isinstance(argument, ast.Name) and argument.id in literals, f"{path}: st.html of a non-literal"

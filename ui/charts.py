@@ -7,13 +7,16 @@ row or column. Every attention map uses one perceptually uniform, colour-blind-s
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
+from .style import NORMAL, ChartStyle
 from .text import chart_labels
 
 if TYPE_CHECKING:  # charts read Traces but never import the core (which imports torch)
@@ -25,33 +28,78 @@ STATE_SCALE = "RdBu"  # states and vectors are signed: a diverging ColorBrewer s
 ACCENT = "#E69F00"  # Okabe-Ito orange: the chosen token, the divergence, the highlighted step
 SECOND = "#0072B2"  # Okabe-Ito blue: the other series
 MUTED = "#8C8C8C"  # readable on light and dark backgrounds
-LINE_COLOR = "0, 114, 178"  # alignment lines (Okabe-Ito blue), alpha = the weight
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+TOOLBAR_PX = 24  # the band at the top of a titled figure where plotly's toolbar appears
 
 
 class NoAttentionError(ValueError):
     """The trace comes from a fixed-context model (attention none): it has no attention matrix."""
 
 
-def _figure(data: Sequence[dict], height: int, title: str | None = None, top: int = 0, **layout: Any) -> go.Figure:
-    """A figure with the lab's margins; `top` is room for an axis drawn above the plot.
+def _figure(
+    data: Sequence[dict],
+    height: int,
+    title: str | None = None,
+    top: int = 0,
+    style: ChartStyle = NORMAL,
+    **layout: Any,
+) -> go.Figure:
+    """A figure with the lab's margins and the style's type; `top` is room for an axis drawn above the plot.
 
     Traces and layout are plain dicts wrapped without plotly's validation: building a figure from validated
     graph objects cost 10–40 ms, 90% of a Step-page click on a new sentence; this costs about 1 ms. The
     tests validate every chart through go.Figure(figure.to_dict()), so nothing invalid gets past them.
     """
     spec = {
-        "data": [_drop_none(trace) for trace in data],
-        "layout": _drop_none(
-            {
-                "height": height + top,
-                "margin": {**MARGIN, "t": (40 if title else 10) + top},
-                "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}} if title else None,
-                **layout,
-            }
+        "data": [_typeset_trace(_drop_none(trace), style) for trace in data],
+        "layout": _typeset_axes(
+            _drop_none(
+                {
+                    "height": height + top,
+                    "margin": {**MARGIN, "t": (TOOLBAR_PX + 20 + 1.2 * style.title_size if title else 10) + top},
+                    "title": {
+                        "text": title,
+                        "x": 0,
+                        "xanchor": "left",
+                        "y": 1,
+                        "yref": "container",
+                        "yanchor": "top",
+                        "pad": {"t": TOOLBAR_PX},  # below plotly's toolbar, which a phone shows over the title
+                        "font": {"size": style.title_size},
+                    }
+                    if title
+                    else None,
+                    "font": {"size": style.font_size},
+                    "hoverlabel": {"font": {"size": style.font_size}},
+                    **layout,
+                }
+            ),
+            style,
         ),
     }
     return go.Figure(spec, _validate=False)
+
+
+def _typeset_axes(layout: dict, style: ChartStyle) -> dict:
+    """Every axis's ticks and title in the style's type (Streamlit's plotly theme sets its own small sizes)."""
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis.setdefault("tickfont", {}).setdefault("size", style.font_size)
+            if isinstance(axis.get("title"), dict):
+                axis["title"].setdefault("font", {}).setdefault("size", style.font_size)
+    if isinstance(layout.get("legend"), dict):
+        layout["legend"].setdefault("font", {}).setdefault("size", style.font_size)
+    return layout
+
+
+def _typeset_trace(trace: dict, style: ChartStyle) -> dict:
+    """A colour bar's ticks and title in the style's type."""
+    colorbar = trace.get("colorbar")
+    if isinstance(colorbar, dict):
+        colorbar.setdefault("tickfont", {}).setdefault("size", style.font_size)
+        if isinstance(colorbar.get("title"), dict):
+            colorbar["title"].setdefault("font", {}).setdefault("size", style.font_size)
+    return trace
 
 
 def _trace(kind: str, **props: Any) -> dict:
@@ -81,10 +129,22 @@ def _axis(labels: list[str], title: str | None = None, **extra) -> dict:
     }
 
 
-def _tick_angle(labels: list[str], room: int = 70) -> int:
-    """Tilt the tick labels when they would not fit side by side in about `room` characters."""
+def _tick_angle(labels: list[str], room: int = 70, style: ChartStyle = NORMAL) -> int:
+    """Tilt the tick labels when they would not fit side by side in about `room` characters of the lab's type
+    (fewer of a larger type)."""
     widths = [len(html.unescape(label)) for label in labels]
+    room = int(room * NORMAL.font_size / style.font_size)
     return -45 if sum(max(w, 2) + 1 for w in widths) > room else 0
+
+
+@functools.lru_cache(maxsize=8)
+def attention_scale(floor: float = 0.0) -> str | tuple[tuple[float, str], ...]:
+    """Viridis over [0, 1], or the part of it from `floor` up (a dark page: its near-black start would vanish)."""
+    if floor <= 0:
+        return ATTENTION_SCALE
+    stops = np.linspace(floor, 1.0, 11)
+    colors = plotly.colors.sample_colorscale(ATTENTION_SCALE, list(stops))
+    return tuple((i / 10, color) for i, color in enumerate(colors))
 
 
 def attention_matrix(trace: Trace) -> np.ndarray:
@@ -121,18 +181,23 @@ def attention_heatmap(
     height: int | None = None,
     gold_rows: bool = False,
     narrow: bool = False,
+    hide_from: int | None = None,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """Source tokens on x, output tokens on y; hover shows the weight and the energy of each cell.
 
     highlight outlines row t (the step view); mark draws a dashed line above row t (the divergence);
     gold_rows labels the rows with the reference's tokens (teacher forcing: the token each step was asked for);
-    narrow tilts the source labels sooner (a figure in a narrow column).
+    narrow tilts the source labels sooner (a figure in a narrow column); hide_from leaves the rows from that one
+    on empty and their outputs "?" (predict, then reveal), so nothing in the figure gives them away.
     """
     weights = attention_matrix(trace)
     energies = energy_matrix(trace)
     xs, ys = source_labels(trace), output_labels(trace, mark_forced)
     if gold_rows and trace.reference_tokens is not None:
         ys = chart_labels(list(trace.reference_tokens[: len(trace.steps)]))
+    hidden = len(ys) if hide_from is None else max(hide_from, 0)
+    z: list[list[float | None]] = [list(row) for row in weights]
     hover = [
         [
             f"output {i}: {ys[i]}<br>source {j}: {xs[j]}<br>α = {weights[i, j]:.4f}<br>e = {energies[i, j]:.4f}"
@@ -140,21 +205,24 @@ def attention_heatmap(
         ]
         for i in range(len(ys))
     ]
+    for i in range(hidden, len(ys)):
+        ys[i], z[i], hover[i] = "?", [None] * len(xs), [f"output {i}: not revealed yet"] * len(xs)
     heatmap = _trace(
         "heatmap",
-        z=weights,
+        z=z,
         x=list(range(len(xs))),
         y=list(range(len(ys))),
         zmin=0.0,
         zmax=1.0,
-        colorscale=ATTENTION_SCALE,
+        colorscale=attention_scale(style.scale_floor),
         colorbar={"title": {"text": "α"}, "thickness": 12, "len": 0.9},
         text=hover,
         hovertemplate="%{text}<extra></extra>",
+        hoverongaps=True,
         xgap=1,
         ygap=1,
     )
-    angle = _tick_angle(xs, room=30 if narrow else 70)
+    angle = _tick_angle(xs, room=30 if narrow else 70, style=style)
     longest = max((len(html.unescape(x)) for x in xs), default=1)
     shapes = []
     if highlight is not None:
@@ -182,45 +250,68 @@ def attention_heatmap(
         )
     return _figure(
         [heatmap],
-        height or max(220, 24 * len(ys) + 60),
+        height or max(220, style.row_px * len(ys) + 60),
         title,
-        top=30 + (7 * longest if angle else 0),
+        top=int(1.6 * style.font_size + (0.6 * style.char_px * longest if angle else 0)),
+        style=style,
         xaxis=_axis(xs, None if title else "source", side="top", tickangle=angle),
         yaxis=_axis(ys, None if title else "output", autorange="reversed"),
         shapes=shapes or None,
     )
 
 
-def token_probabilities(trace: Trace) -> go.Figure:
-    """Each output token with the probability the model gave it when it wrote it."""
+def token_probabilities(
+    trace: Trace, hide_from: int | None = None, narrow: bool = False, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """Each output token with the probability the model gave it when it wrote it (hide_from: as in the heatmap).
+
+    The probabilities sit inside the bars' hover and, when there is room, above them; labels tilt before they
+    would touch (narrow: a figure in a narrow column).
+    """
     labels = output_labels(trace, mark_forced=trace.mode == "forced_prefix")  # beam steps are "forced" replays
-    probs = [step.output_prob for step in trace.steps]
+    probs: list[float | None] = [step.output_prob for step in trace.steps]
+    if hide_from is not None:
+        for i in range(max(hide_from, 0), len(labels)):
+            labels[i], probs[i] = "?", None
+    angle = _tick_angle(labels, room=30 if narrow else 60, style=style)
+    crowded = len(labels) * 5 > (30 if narrow else 60) * NORMAL.font_size / style.font_size
     bars = _trace(
         "bar",
         x=list(range(len(labels))),
         y=probs,
         marker={"color": SECOND},
-        text=[f"{p:.2f}" for p in probs],
+        text=None if crowded else ["" if p is None else f"{p:.2f}" for p in probs],
         textposition="outside",
+        textfont={"size": style.font_size},
         customdata=labels,
         hovertemplate="%{customdata}<br>p = %{y:.4f}<extra></extra>",
         cliponaxis=False,
     )
+    longest = max((len(html.unescape(x)) for x in labels), default=1)
     return _figure(
         [bars],
-        230,
+        style.bar_px + int(0.6 * style.char_px * longest if angle else 0),
         "p(y_t) of each output token",
-        xaxis=_axis(labels, tickangle=_tick_angle(labels)),
+        style=style,
+        xaxis=_axis(labels, tickangle=angle, automargin=True),
         yaxis={"range": [0, 1.15], "title": {"text": "p"}, "tickvals": [0, 0.5, 1]},
         showlegend=False,
     )
 
 
-def alignment_view(trace: Trace, levels: int = 20) -> go.Figure:
+def _staggered(labels: list[str], room: int, above: bool, style: ChartStyle) -> tuple[list[str], bool]:
+    """Labels that would touch their neighbours alternate between two lines (every other one a line further out)."""
+    widths = [len(html.unescape(label)) + 1 for label in labels]
+    if sum(widths) <= room * NORMAL.font_size / style.font_size:
+        return labels, False
+    return [(f"{label}<br> " if above else f" <br>{label}") if i % 2 else label for i, label in enumerate(labels)], True
+
+
+def alignment_view(trace: Trace, levels: int = 20, style: ChartStyle = NORMAL) -> go.Figure:
     """Source tokens on top, output tokens below, joined by lines whose opacity is the attention weight.
 
     Lines are grouped into `levels` opacity buckets (one plotly trace each) so long sentences stay fast;
-    weights below half a bucket are not drawn.
+    weights below half a bucket are not drawn. On a dark page every drawn line is at least faintly visible.
     """
     weights = attention_matrix(trace)
     xs, ys = source_labels(trace), output_labels(trace)
@@ -229,6 +320,7 @@ def alignment_view(trace: Trace, levels: int = 20) -> go.Figure:
     src_x = [j * width / max(n_src - 1, 1) for j in range(n_src)]
     out_x = [i * width / max(n_out - 1, 1) for i in range(n_out)]
     buckets: dict[int, tuple[list, list]] = {}
+    floor = style.line_alpha_floor
     for i in range(n_out):
         for j in range(n_src):
             level = round(weights[i, j] * levels)
@@ -243,46 +335,68 @@ def alignment_view(trace: Trace, levels: int = 20) -> go.Figure:
             x=line_x,
             y=line_y,
             mode="lines",
-            line={"color": f"rgba({LINE_COLOR}, {level / levels:.3f})", "width": 1 + 3 * level / levels},
+            line={
+                "color": f"rgba({style.line_rgb}, {floor + (1 - floor) * level / levels:.3f})",
+                "width": 1 + 3 * level / levels,
+            },
             hoverinfo="skip",
             showlegend=False,
         )
         for level, (line_x, line_y) in sorted(buckets.items())
     ]
+    two_lines = False
     for positions, labels, y, where, name in (
         (src_x, xs, 1, "top center", "source"),
         (out_x, ys, 0, "bottom center", "output"),
     ):
+        shown, staggered = _staggered(labels, 48, y == 1, style)
+        two_lines |= staggered
         data.append(
             _trace(
                 "scatter",
                 x=positions,
                 y=[y] * len(labels),
                 mode="markers+text",
-                text=labels,
+                text=shown,
                 textposition=where,
-                textfont={"size": 14},
-                marker={"size": 7, "color": MUTED},
-                hovertemplate=f"{name} %{{pointNumber}}: %{{text}}<extra></extra>",
+                textfont={"size": style.font_size + 1},
+                marker={"size": 7, "color": style.muted},
+                customdata=labels,
+                hovertemplate=f"{name} %{{pointNumber}}: %{{customdata}}<extra></extra>",
                 showlegend=False,
+                cliponaxis=False,
             )
         )
+    room = 0.3 * (2 if two_lines else 1) * style.font_size / NORMAL.font_size  # the labels' share of the y range
     return _figure(
         data,
-        230,
+        style.bar_px + (2 * style.font_size if two_lines else 0),
         "Alignment: line opacity = attention weight",
+        style=style,
         xaxis={"visible": False, "range": [-0.8, width + 0.8]},
-        yaxis={"visible": False, "range": [-0.45, 1.45]},
+        yaxis={"visible": False, "range": [-0.15 - room, 1.15 + room]},
+        margin={
+            **MARGIN,
+            "l": 8 * style.font_size // 2,
+            "r": 8 * style.font_size // 2,
+            "t": TOOLBAR_PX + 20 + int(1.2 * style.title_size),
+        },
     )
 
 
-def topk_bars(step: Step, title: str | None = None) -> go.Figure:
-    """The most probable next tokens at one step, the chosen one in orange and named."""
-    tokens = [token for token, _ in step.topk]
-    probs = [prob for _, prob in step.topk]
+def topk_bars(
+    step: Step, title: str | None = None, height: int | None = None, top: int | None = None, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """The most probable next tokens at one step (the `top` first of them), the chosen one in orange and named."""
+    ranked = list(step.topk[:top] if top else step.topk)
+    chosen = [pair for pair in step.topk if pair[0] == step.output_token]
+    if chosen and chosen[0] not in ranked:  # a sampled token below the cut is still the one to show
+        ranked[-1] = chosen[0]
+    tokens = [token for token, _ in ranked]
+    probs = [prob for _, prob in ranked]
     labels = chart_labels(tokens)
     colors = [ACCENT if token == step.output_token else SECOND for token in tokens]
-    texts = [f"{p:.3f} ◀ chosen" if token == step.output_token else f"{p:.3f}" for token, p in step.topk]
+    texts = [f"{p:.3f} ◀ chosen" if token == step.output_token else f"{p:.3f}" for token, p in ranked]
     bars = _trace(
         "bar",
         x=probs,
@@ -291,21 +405,25 @@ def topk_bars(step: Step, title: str | None = None) -> go.Figure:
         marker={"color": colors},
         text=texts,
         textposition="outside",
+        textfont={"size": style.font_size},
         customdata=labels,
         hovertemplate="%{customdata}: p = %{x:.4f}<extra></extra>",
         cliponaxis=False,
     )
     return _figure(
         [bars],
-        max(200, 24 * len(labels) + 60),
+        height or max(200, style.row_px * len(labels) + 60),
         title,
+        style=style,
         xaxis={"range": [0, 1.35], "title": {"text": "p"}, "tickvals": [0, 0.5, 1]},
         yaxis=_axis(labels, autorange="reversed"),
         showlegend=False,
     )
 
 
-def vector_strip(values: Sequence[float], name: str, height: int = 90) -> go.Figure:
+def vector_strip(
+    values: Sequence[float], name: str, height: int | None = None, style: ChartStyle = NORMAL
+) -> go.Figure:
     """A vector (s_t, c_t, ŝ_t, ...) as one row of coloured cells, signed scale centred on 0."""
     row = np.asarray(values, dtype=float)[None, :]
     bound = max(float(np.abs(row).max()) if row.size else 1.0, 1e-6)
@@ -320,8 +438,9 @@ def vector_strip(values: Sequence[float], name: str, height: int = 90) -> go.Fig
     )
     return _figure(
         [heatmap],
-        height,
+        height or style.strip_px,
         None,
+        style=style,
         xaxis={"showgrid": False, "zeroline": False, "title": {"text": "unit"}, "title_standoff": 2},
         yaxis={"visible": False},
     )
@@ -336,6 +455,7 @@ def matrix_heatmap(
     zmax: float | None = None,
     name: str = "value",
     height: int | None = None,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """Rows are tokens (time), columns are hidden units. Signed scales are centred on 0."""
     z = np.asarray(matrix, dtype=float)
@@ -349,21 +469,27 @@ def matrix_heatmap(
         zmin=zmin,
         zmax=zmax,
         colorscale=scale,
-        colorbar={"thickness": 10, "len": 0.9},
+        colorbar={"thickness": 10, "len": 0.9, "nticks": 3},
         customdata=[[label] * z.shape[1] for label in row_labels] if z.ndim == 2 else None,
         hovertemplate=f"%{{customdata}} · unit %{{x}}<br>{name} = %{{z:.4f}}<extra></extra>",
     )
     return _figure(
         [heatmap],
-        height or max(160, 20 * len(row_labels) + 80),
+        height or max(160, style.unit_row_px * len(row_labels) + 80),
         title,
+        style=style,
         xaxis={"showgrid": False, "zeroline": False, "title": {"text": "hidden unit"}},
         yaxis=_axis(row_labels, autorange="reversed"),
     )
 
 
 def source_bars(
-    values: Sequence[float], trace: Trace, name: str, probability: bool = False, height: int = 200
+    values: Sequence[float],
+    trace: Trace,
+    name: str,
+    probability: bool = False,
+    height: int | None = None,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """One value per source token (the energies e_t or the weights α_t of a step)."""
     labels = source_labels(trace)
@@ -375,49 +501,61 @@ def source_bars(
         customdata=labels,
         hovertemplate=f"%{{customdata}}: {name} = %{{y:.4f}}<extra></extra>",
     )
-    yaxis = {"range": [0, 1], "tickvals": [0, 0.5, 1]} if probability else {"zeroline": True}
+    yaxis = {"range": [0, 1.05], "tickvals": [0, 0.5, 1]} if probability else {"zeroline": True}
     return _figure(
         [bars],
-        height,
+        height or style.bar_px - 30,
         None,
-        xaxis=_axis(labels, tickangle=_tick_angle(labels)),
+        style=style,
+        xaxis=_axis(labels, tickangle=_tick_angle(labels, style=style), automargin=True),
         yaxis={**yaxis, "title": {"text": name}},
         showlegend=False,
     )
 
 
-def step_tensor(trace: Trace, t: int, tensor: str, symbol: str) -> go.Figure:
-    """The live tensor beside one equation of step t's chain (tensor: a Step field or an encoder-side name)."""
+def step_tensor(
+    trace: Trace, t: int, tensor: str, symbol: str, max_px: int | None = None, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """The live tensor beside one equation of step t's chain (tensor: a Step field or an encoder-side name).
+
+    max_px caps the height of the taller tensors (H, the top-k), so a slide keeps to one screen."""
     step = trace.steps[t]
+
+    def capped(height: int) -> int:
+        return min(height, max_px) if max_px else height
+
     if tensor == "encoder_states":
-        return matrix_heatmap(
-            trace.encoder["states"], source_labels(trace), None, name="h", height=60 + 16 * len(trace.source_tokens)
-        )
+        rows = len(trace.source_tokens)
+        height = capped(60 + int(0.8 * style.unit_row_px) * rows)
+        return matrix_heatmap(trace.encoder["states"], source_labels(trace), None, name="h", height=height, style=style)
     if tensor == "energies":
-        return source_bars(step.energies, trace, "e", height=170)
+        return source_bars(step.energies, trace, "e", style=style)
     if tensor == "weights":
-        return source_bars(step.weights, trace, "α", probability=True, height=170)
+        return source_bars(step.weights, trace, "α", probability=True, style=style)
     if tensor == "probs":
-        return topk_bars(step)
+        fit = len(step.topk) if not max_px else max(3, (max_px - 60) // style.row_px)  # rows of readable type
+        return topk_bars(step, height=capped(max(200, style.row_px * len(step.topk) + 60)), top=fit, style=style)
     if tensor == "fixed_context":
-        return vector_strip(trace.encoder["context"], "c")
+        return vector_strip(trace.encoder["context"], "c", style=style)
     if tensor == "initial_state":
-        return vector_strip(trace.encoder["initial_state"][-1], "s_0")
-    return vector_strip(getattr(step, tensor), symbol)
+        return vector_strip(trace.encoder["initial_state"][-1], "s_0", style=style)
+    return vector_strip(getattr(step, tensor), symbol, style=style)
 
 
-def encoder_states(trace: Trace) -> go.Figure:
+def encoder_states(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
     return matrix_heatmap(
-        trace.encoder["states"], source_labels(trace), "Encoder states h_j (source × hidden unit)", name="h"
-    )
+        trace.encoder["states"], source_labels(trace), "Encoder states h_j (source × hidden unit)", name="h",
+        style=style,
+    )  # fmt: skip
 
 
-def decoder_states(trace: Trace) -> go.Figure:
+def decoder_states(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
     return matrix_heatmap(
         [step.state for step in trace.steps],
         output_labels(trace),
         "Decoder states s_t (output × hidden unit)",
         name="s",
+        style=style,
     )
 
 
@@ -426,22 +564,24 @@ def gate_names(trace: Trace) -> list[str]:
     return {"gru": ["reset", "update"], "lstm": ["input", "forget", "output"]}.get(trace.model.get("cell"), [])
 
 
-def gate_heatmap(trace: Trace, side: str, gate: str) -> go.Figure:
+def gate_heatmap(trace: Trace, side: str, gate: str, style: ChartStyle = NORMAL) -> go.Figure:
     """Gate activations over time for the encoder (rows: source tokens) or decoder (rows: output tokens)."""
     if side == "encoder":
         matrix, rows = trace.encoder["gates"][gate], source_labels(trace)
     else:
         matrix, rows = [step.gates[gate] for step in trace.steps], output_labels(trace)
-    return matrix_heatmap(matrix, rows, f"{side.capitalize()} {gate} gate", GATE_SCALE, 0.0, 1.0, name=gate)
+    return matrix_heatmap(
+        matrix, rows, f"{side.capitalize()} {gate} gate", GATE_SCALE, 0.0, 1.0, name=gate, style=style
+    )
 
 
-def cell_state_heatmap(trace: Trace, side: str) -> go.Figure:
+def cell_state_heatmap(trace: Trace, side: str, style: ChartStyle = NORMAL) -> go.Figure:
     """The LSTM memory cell over time (signed)."""
     if side == "encoder":
         matrix, rows = trace.encoder["cells"], source_labels(trace)
     else:
         matrix, rows = [step.cell for step in trace.steps], output_labels(trace)
-    return matrix_heatmap(matrix, rows, f"{side.capitalize()} cell state c", name="c")
+    return matrix_heatmap(matrix, rows, f"{side.capitalize()} cell state c", name="c", style=style)
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -462,7 +602,7 @@ def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords, explained
 
 
-def pca_trajectories(trace: Trace) -> go.Figure:
+def pca_trajectories(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
     """Encoder and decoder state trajectories in one shared 2-D PCA space, each point labelled by its token."""
     enc = np.asarray(trace.encoder["states"], dtype=float)
     dec = np.asarray([step.state for step in trace.steps], dtype=float)
@@ -485,7 +625,7 @@ def pca_trajectories(trace: Trace) -> go.Figure:
                 name=name,
                 text=labels,
                 textposition="top center",
-                marker={"color": color, "size": 9, "symbol": symbol},
+                marker={"color": color, "size": style.marker_size, "symbol": symbol},
                 line={"color": color, "width": 1.5},
                 hovertemplate=f"{name} %{{pointNumber}}: %{{text}}<extra></extra>",
             )
@@ -494,6 +634,7 @@ def pca_trajectories(trace: Trace) -> go.Figure:
         data,
         460,
         "State trajectories, PCA to 2-D",
+        style=style,
         xaxis={"title": {"text": f"PC1 ({explained[0]:.0%} of variance)"}, "zeroline": False},
         yaxis={"title": {"text": f"PC2 ({explained[1]:.0%} of variance)"}, "zeroline": False},
         legend={"orientation": "h", "y": -0.15},
@@ -512,7 +653,7 @@ def divergence_step(free_running: Trace) -> int | None:
     return None
 
 
-def teacher_forcing_comparison(teacher: Trace, free_running: Trace) -> go.Figure:
+def teacher_forcing_comparison(teacher: Trace, free_running: Trace, style: ChartStyle = NORMAL) -> go.Figure:
     """p(gold token) at each step when the gold prefix is fed vs when the model's own output is fed."""
     gold = chart_labels(teacher.reference_tokens or [])
     data = [
@@ -522,7 +663,7 @@ def teacher_forcing_comparison(teacher: Trace, free_running: Trace) -> go.Figure
             y=[step.gold_prob for step in teacher.steps],
             mode="lines+markers",
             name="teacher-forced: p(gold)",
-            marker={"color": SECOND, "symbol": "circle", "size": 9},
+            marker={"color": SECOND, "symbol": "circle", "size": style.marker_size},
             line={"color": SECOND},
             customdata=gold[: len(teacher.steps)],
             hovertemplate="step %{x}, gold %{customdata}<br>p = %{y:.4f}<extra></extra>",
@@ -533,7 +674,7 @@ def teacher_forcing_comparison(teacher: Trace, free_running: Trace) -> go.Figure
             y=[step.gold_prob for step in free_running.steps if step.gold_prob is not None],
             mode="lines+markers",
             name="free-running: p(gold)",
-            marker={"color": ACCENT, "symbol": "diamond", "size": 9},
+            marker={"color": ACCENT, "symbol": "diamond", "size": style.marker_size},
             line={"color": ACCENT, "dash": "dot"},
             customdata=gold,
             hovertemplate="step %{x}, gold %{customdata}<br>p = %{y:.4f}<extra></extra>",
@@ -561,8 +702,9 @@ def teacher_forcing_comparison(teacher: Trace, free_running: Trace) -> go.Figure
         }
     return _figure(
         data,
-        280,
+        style.bar_px + 50,
         "Probability of the gold token at each step",
+        style=style,
         xaxis=_axis(gold, "step (gold token)"),
         yaxis={"range": [0, 1.05], "title": {"text": "p(gold)"}},
         legend={"orientation": "h", "y": -0.3},

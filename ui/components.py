@@ -29,6 +29,18 @@ PLOTLY_CONFIG = {
 PACE_MAX_S = 2.0  # the longest a run is held back (a looping client's runs settle at 1 / runs_rate apart)
 
 
+# Presentation mode's only CSS, static (no user or model text ever goes into it): less padding above the page,
+# so a slide fits 1280×720.
+PRESENT_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 1rem; }
+</style>"""
+
+
+def presentation_layout() -> None:
+    if st.session_state.get(state.PRESENT):
+        st.html(PRESENT_CSS)
+
+
 def pace() -> None:
     """Hold back the run of a session that sends runs faster than any person clicks (seq2seq_viz.limits).
 
@@ -48,10 +60,12 @@ def decode(model: cache.Model, text: str, mode: str = "greedy", **kwargs: Any) -
         return None
 
 
-def page_trace(title: str) -> Trace | None:
-    """The header of a page that shows the sidebar's decode, then that decode (None after a warning)."""
+def page_trace(title: str, compact: bool = False) -> Trace | None:
+    """The header of a page that shows the sidebar's decode, then that decode (None after a warning).
+
+    compact: a smaller header (presentation mode, where the page must fit one projected screen)."""
     selection = state.selection(cache.catalog())
-    st.header(title)
+    (st.subheader if compact else st.header)(title)
     trace = decode(selection.model, selection.text, selection.mode, options=selection.options)
     if trace is not None:
         unknown_note(trace)
@@ -63,7 +77,9 @@ def plot(figure: go.Figure, key: str) -> None:
 
 
 def chart(draw: Callable[..., go.Figure], trace: Trace, *args: Hashable, key: str, **kwargs: Hashable) -> None:
-    """Plot draw(trace, *args, **kwargs), drawn once per trace and arguments for the whole server (ui.cache)."""
+    """Plot draw(trace, *args, **kwargs) in this run's style (ui.style), drawn once per trace, arguments and style
+    for the whole server (ui.cache)."""
+    kwargs.setdefault("style", state.chart_style())
     plot(cache.figure(draw, trace, *args, **kwargs), key=key)
 
 

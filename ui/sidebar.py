@@ -24,6 +24,13 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
     """Draw the shared controls and return what they select. Call once per run, before the page."""
     model = state.init(catalog, cache.examples, page)
     with st.sidebar:
+        st.toggle(
+            "Presentation mode",
+            key=state.PRESENT,
+            persist_state="session",
+            help="For a projector: large type, this sidebar folded away, and Step through one equation at a time "
+            "(→ / ← move, Space plays). A link with present=1 opens in it.",
+        )
         st.selectbox(
             "Task",
             state.ordered_tasks(catalog),

@@ -1,8 +1,8 @@
 """Every session_state and query_params key of the app, their defaults, and the URL <-> state sync.
 
 The URL holds what a teacher shares: /<page>?model=…&text=…&mode=…[&width=…|&temperature=…&seed=…]
-[&step=…][&reference=…]. It is read once per browser session (opening a link starts a session) and rewritten
-after every run, so the address bar can always be copied.
+[&step=…&reveal=0][&reference=…[&force_at=…&force=…]][&present=1]. It is read once per browser session (opening
+a link starts a session) and rewritten after every run, so the address bar can always be copied.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the URL obeys too
+
+from .style import ChartStyle, style_for
 
 if TYPE_CHECKING:
     from .cache import Model
@@ -46,6 +48,13 @@ BUDGET = "_decode_budget"  # not a widget: this session's decode budget (seq2seq
 TEXT_IS_DEFAULT = "_text_is_default"  # not a widget: the app chose the input (nobody typed, picked or linked it)
 MODEL_NAME = "_model_name"  # not a widget: the chosen model's name, for the URL
 ZOO_METRIC = "zoo_metric"  # the measure that colours the Models page's grid
+PRESENT = "present"  # presentation mode: large type, collapsed sidebar, the Step page as sub-steps
+PREDICT = "predict"  # predict, then reveal: a step's attention row and output stay hidden until revealed
+SUBSTEP = "substep"  # not a widget: the line of step t's chain shown in presentation mode
+REVEALED = "_revealed"  # not a widget: the steps whose row was revealed (predict, then reveal)
+GUESS = "guess"  # the source token a student expects step t to attend to
+GUESSES = "_guesses"  # not a widget: step -> (the guessed source position, the model's most-attended one)
+SIDEBAR_SHOWN = "_sidebar_shown"  # not a widget: the sidebar state last asked of the page (collapsed or auto)
 
 # ---- query parameters ----
 Q_MODEL = "model"
@@ -58,6 +67,8 @@ Q_TEMPERATURE = "temperature"
 Q_SEED = "seed"
 Q_FORCE_AT = "force_at"  # Teacher forcing's what-if: the step a token was forced at ...
 Q_FORCE = "force"  # ... and that token
+Q_PRESENT = "present"  # present=1: open in presentation mode
+Q_REVEAL = "reveal"  # reveal=0: predict, then reveal (Step through)
 
 # ---- pages (st.Page url_path) ----
 PAGE_TRANSLATE = "translate"
@@ -96,6 +107,9 @@ DEFAULTS: dict[str, Any] = {
     PLAYING: False,
     SPEED: 0.5,
     FORCING: None,
+    PRESENT: False,
+    PREDICT: False,
+    SUBSTEP: 0,
 }
 MAX_URL_TEXT = LIMITS.input_chars  # characters kept from a URL's text or reference
 # Examples every eng-fra model offers, whatever its card lists (the lesson plan refers to them).
@@ -244,6 +258,19 @@ def _read_url(catalog: Mapping[str, Model]) -> None:
     if Q_REFERENCE in params:
         ss[REFERENCE] = _url_text(params[Q_REFERENCE], "reference")
     _read_forcing()
+    _read_flag(Q_PRESENT, PRESENT, "presentation mode", on="1")
+    _read_flag(Q_REVEAL, PREDICT, "reveal", on="0")
+
+
+def _read_flag(param: str, key: str, what: str, on: str) -> None:
+    """A 0/1 switch in the link: `on` turns the setting on, the other value leaves it off."""
+    raw = st.query_params.get(param)
+    if raw is None:
+        return
+    if raw not in ("0", "1"):
+        st.session_state[NOTICES].append(f"The {what} setting in the link ({raw}) must be 0 or 1; it was ignored.")
+        return
+    st.session_state[key] = raw == on
 
 
 def _read_forcing() -> None:
@@ -331,8 +358,14 @@ def on_task_change(catalog: Mapping[str, Model], examples_of: Callable[[Model], 
 
 def on_model_change() -> None:
     st.session_state[FORCING] = None
-    st.session_state[STEP] = 0
-    st.session_state[PLAYING] = False
+    _restart_steps()
+
+
+def _restart_steps() -> None:
+    """A new decode starts at step 0 with nothing revealed and no guesses."""
+    ss = st.session_state
+    ss[STEP], ss[SUBSTEP], ss[PLAYING] = 0, 0, False
+    ss[REVEALED], ss[GUESSES], ss[GUESS] = frozenset(), {}, None
 
 
 def use_example() -> None:
@@ -346,12 +379,80 @@ def use_example() -> None:
 def on_input_change() -> None:
     st.session_state[TEXT_IS_DEFAULT] = False
     st.session_state[FORCING] = None
-    st.session_state[STEP] = 0
-    st.session_state[PLAYING] = False
+    _restart_steps()
 
 
-def set_step(value: int) -> None:
-    st.session_state[STEP] = int(value)
+def set_step(value: int, substep: int = 0) -> None:
+    """Go to step t (at one line of its chain); the guess box starts empty at every step."""
+    ss = st.session_state
+    ss[STEP], ss[SUBSTEP], ss[GUESS] = int(value), int(substep), None
+
+
+def move(direction: int, last: int, lines: int) -> None:
+    """One press of Next (+1) or Previous (−1): a line of the chain in presentation mode, else a step.
+
+    Leaving a step forwards reveals it (predict, then reveal): the rows before the current step are always shown.
+    """
+    ss = st.session_state
+    t, sub = int(ss.get(STEP, 0)), int(ss.get(SUBSTEP, 0))
+    if ss.get(PRESENT):
+        sub += direction
+        if sub >= lines and t < last:
+            t, sub = t + 1, 0
+        elif sub < 0 and t > 0:
+            t, sub = t - 1, lines - 1
+        sub = min(max(sub, 0), lines - 1)
+    else:
+        t = min(max(t + direction, 0), last)
+    if t != ss.get(STEP):
+        ss[GUESS] = None
+    ss[STEP], ss[SUBSTEP] = t, sub
+
+
+def at_end(last: int, lines: int) -> bool:
+    ss = st.session_state
+    return ss.get(STEP, 0) >= last and (not ss.get(PRESENT) or ss.get(SUBSTEP, 0) >= lines - 1)
+
+
+def at_start() -> bool:
+    ss = st.session_state
+    return ss.get(STEP, 0) <= 0 and (not ss.get(PRESENT) or ss.get(SUBSTEP, 0) <= 0)
+
+
+def revealed(t: int, reveal_line: int | None = None) -> bool:
+    """Whether step t's attention row and output may be shown: always, unless predicting; then once revealed
+    (or, in presentation mode, once the presenter reaches the chain's line `reveal_line`)."""
+    ss = st.session_state
+    if not ss.get(PREDICT):
+        return True
+    if t in ss.get(REVEALED, frozenset()):
+        return True
+    return bool(ss.get(PRESENT)) and reveal_line is not None and ss.get(SUBSTEP, 0) >= reveal_line
+
+
+def reveal(t: int, most_attended: int | None) -> None:
+    """Show step t's row, and keep the student's guess beside the model's most-attended source position."""
+    ss = st.session_state
+    ss[REVEALED] = frozenset({*ss.get(REVEALED, frozenset()), t})
+    guess = ss.get(GUESS)
+    if guess is not None and most_attended is not None:
+        ss[GUESSES] = {**ss.get(GUESSES, {}), t: (int(guess), most_attended)}
+
+
+def fold_sidebar() -> None:
+    """Presentation mode folds the sidebar away; leaving it opens the sidebar again. Asked only when the mode
+    changes, so a presenter who opens the sidebar by hand keeps it open."""
+    ss = st.session_state
+    wanted = "collapsed" if ss.get(PRESENT) else "auto"
+    if ss.get(SIDEBAR_SHOWN, "auto") != wanted:
+        ss[SIDEBAR_SHOWN] = wanted
+        st.set_page_config(initial_sidebar_state=wanted if wanted == "collapsed" else "expanded")
+
+
+def chart_style() -> ChartStyle:
+    """The style every chart of this run is drawn in: presentation mode's type or the lab's, light or dark."""
+    theme = getattr(st.context, "theme", None)
+    return style_for(bool(st.session_state.get(PRESENT)), getattr(theme, "type", None) == "dark")
 
 
 def clamp_step(last: int) -> int:
@@ -387,6 +488,10 @@ def url_params(page: str) -> dict[str, str]:
         params[Q_SEED] = str(ss.get(SEED, DEFAULTS[SEED]))
     if page == PAGE_STEP:
         params[Q_STEP] = str(ss.get(STEP, 0))
+        if ss.get(PREDICT):
+            params[Q_REVEAL] = "0"
+    if ss.get(PRESENT):
+        params[Q_PRESENT] = "1"
     if page == PAGE_TEACHER_FORCING and ss.get(REFERENCE):
         params[Q_REFERENCE] = ss[REFERENCE]
         if ss.get(FORCING):

@@ -1,0 +1,146 @@
+"""Presentation mode in a real browser at a projector's 1280×720: one slide per line of the chain, the keyboard,
+predict-then-reveal, and nothing that scrolls sideways or below the fold."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from seq2seq_viz import greedy, list_models, load_model
+from ui import equations, state
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PROJECTOR = {"width": 1280, "height": 720}
+
+IN_VIEW_JS = """sel => {
+  const el = document.querySelector(sel);
+  if (!el) return null;
+  const r = el.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, w: innerWidth, h: innerHeight};
+}"""
+OVERFLOWING_EQUATIONS_JS = """() => [...document.querySelectorAll('.katex-display, .katex')]
+  .map(el => el.closest('[data-testid="stMarkdownContainer"]') || el)
+  .filter(el => el.scrollWidth > el.clientWidth + 1).length"""
+HEATMAP_ROWS_JS = """() => [...document.querySelectorAll('.st-key-step-heatmap .ytick text')].map(t => t.textContent)"""
+
+
+def _subject(zoo) -> tuple[str, str]:
+    """A model with attention and its first example (the lab's default when it has attention)."""
+    models = list_models(zoo.path)
+    default = state.default_model(models)
+    if models[default]["config"]["attention"] == "none":
+        default = next(name for name, entry in models.items() if entry["config"]["attention"] != "none")
+    task = models[default]["config"]["task"]
+    text = state.TASK_EXAMPLES.get(task, ("abc",))[0] if task == "eng-fra" else "abc"
+    return default, text
+
+
+@pytest.fixture
+def projector(chromium_browser, request):
+    scheme = getattr(request, "param", "light")
+    context = chromium_browser.new_context(viewport=PROJECTOR, color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def _open(page, app_url: str, **params: str) -> None:
+    page.goto(f"{app_url}/step?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items()))
+    page.wait_for_selector(".st-key-step-heatmap .xtick text")
+    page.wait_for_selector(".st-key-step-equation .katex" if params.get("present") else ".st-key-step-line-0 .katex")
+
+
+def _inside(page, selector: str) -> None:
+    box = page.evaluate(IN_VIEW_JS, selector)
+    assert box is not None, selector
+    assert box["top"] >= 0 and box["left"] >= 0, (selector, box)
+    assert box["bottom"] <= box["h"] and box["right"] <= box["w"], (selector, box)
+
+
+def _line(page) -> tuple[int, int]:
+    text = page.get_by_text(re.compile(r"^t = \d+ of \d+ · line \d+ of")).inner_text()
+    t, line = re.search(r"t = (\d+) of \d+ · line (\d+)", text).groups()
+    return int(t), int(line)
+
+
+@pytest.mark.parametrize("projector", ["light", "dark"], indirect=True)
+def test_a_slide_fits_the_projector_and_the_keyboard_walks_it(projector, app_url, zoo, request):
+    page = projector
+    name, text = _subject(zoo)
+    trace = greedy(load_model(name, directory=zoo.path), text)
+    lines = equations.chain(trace.model)
+    _open(page, app_url, model=name, text=text, present="1")
+    for selector in (".st-key-step-previous", ".st-key-step-next", ".st-key-step-play", ".st-key-step-heatmap",
+                     ".st-key-step-equation", ".st-key-step-tensor-0"):  # fmt: skip
+        _inside(page, selector)
+    assert page.evaluate(OVERFLOWING_EQUATIONS_JS) == 0
+    assert not page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count()  # the sidebar is folded
+    size = page.evaluate(  # the type the letters are set in (KaTeX's sizing spans inside the equation)
+        "() => Math.max(...[...document.querySelectorAll('.st-key-step-equation .katex-html .mord')]"
+        ".map(el => parseFloat(getComputedStyle(el).fontSize)))"
+    )
+    assert size >= 28
+    tick = page.evaluate("() => parseFloat(document.querySelector('.st-key-step-heatmap .xtick text').style.fontSize)")
+    assert tick >= 18
+    assert _line(page) == (0, 1)
+    page.locator("body").press("ArrowRight")
+    page.get_by_text(re.compile(r"· line 2 of")).wait_for()
+    page.keyboard.press("ArrowRight")
+    page.get_by_text(re.compile(r"· line 3 of")).wait_for()
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text(re.compile(r"· line 2 of")).wait_for()
+    for _ in range(len(lines) - 1):  # past the last line of step 0 comes the first line of step 1
+        page.keyboard.press("ArrowRight")
+        time.sleep(0.3)
+    page.get_by_text(re.compile(r"^t = 1 of \d+ · line 1 of")).wait_for()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '1'")
+    for number in range(len(lines)):  # every line of the chain fits, at the largest tensor too
+        page.get_by_text(re.compile(rf"· line {number + 1} of")).wait_for()
+        page.wait_for_selector(f".st-key-step-tensor-{number} .main-svg")
+        for selector in (".st-key-step-heatmap", ".st-key-step-equation", f".st-key-step-tensor-{number}"):
+            _inside(page, selector)
+        assert page.evaluate(OVERFLOWING_EQUATIONS_JS) == 0
+        page.keyboard.press("ArrowRight")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.keyboard.press("ArrowLeft")
+    time.sleep(1)
+    page.screenshot(path=str(ARTIFACTS / f"presentation-{request.node.callspec.params['projector']}.png"))
+
+
+def test_the_keyboard_leaves_a_text_box_alone(projector, app_url, zoo):
+    page = projector
+    name, text = _subject(zoo)
+    _open(page, app_url, model=name, text=text)
+    box = page.locator(".st-key-text input")
+    box.click()
+    box.press("End")
+    box.press("ArrowLeft")
+    box.press("ArrowLeft")
+    time.sleep(1)
+    assert page.get_by_text(re.compile(r"^Step t = 0 of")).count() == 1  # the arrows moved the caret, not the step
+    page.locator(".st-key-step-heatmap").click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowRight")
+    page.get_by_text(re.compile(r"^Step t = 1 of")).wait_for()
+
+
+def test_predict_then_reveal_hides_the_later_rows_until_revealed(projector, app_url, zoo):
+    page = projector
+    name, text = _subject(zoo)
+    trace = greedy(load_model(name, directory=zoo.path), text)
+    _open(page, app_url, model=name, text=text, reveal="0", step="1")
+    rows = page.evaluate(HEATMAP_ROWS_JS)
+    assert rows[1:] == ["?"] * (len(trace.steps) - 1) and rows[0] != "?"
+    page.locator(".st-key-guess button").first.click()
+    page.get_by_role("button", name="Reveal step t").click()
+    page.wait_for_function(HEATMAP_ROWS_JS.replace("() =>", "() => (") + ")[1] !== '?'")
+    rows = page.evaluate(HEATMAP_ROWS_JS)
+    assert rows[2:] == ["?"] * (len(trace.steps) - 2)
+    page.get_by_text(re.compile(r"attends most to")).wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "predict-then-reveal.png"))
