@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ from seq2seq_viz.config import ModelConfig
 from seq2seq_viz.model import Seq2Seq
 from seq2seq_viz.vocab import Vocab
 from ui import charts
+from ui.style import PRESENT, style_for
 from ui.text import chart_label, chart_labels, display_token, md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,3 +210,79 @@ def _only_constant_html(tree: ast.Module, path: Path) -> None:
             assert len(call.args) == 1 and not call.keywords, f"{path}: st.html takes one argument here"
             argument = call.args[0]
             assert isinstance(argument, ast.Name) and argument.id in literals, f"{path}: st.html of a non-literal"
+
+
+def _luminance(color: str) -> float:
+    """Relative luminance (WCAG) of "#rrggbb" or "rgb(r, g, b)"."""
+    if color.startswith("#"):
+        channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    else:
+        channels = [float(v) / 255 for v in color[color.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_dark_style_lifts_the_scale_floor_and_the_faintest_line(trace):
+    dark = style_for(dark=True)
+    scale = charts.attention_heatmap(trace, style=dark).data[0].colorscale
+    dark_page = "#0e1117"  # Streamlit's dark background
+    # contrast ratio of the scale's lowest colour against the page: Viridis' own #440154 is ~1.6, the floor lifts it
+    ratio = (_luminance(scale[0][1]) + 0.05) / (_luminance(dark_page) + 0.05)
+    assert ratio >= 2.0 and scale[-1][1].lower() in ("#fde725", "rgb(253, 231, 37)")  # still ends at Viridis' top
+    faint = charts.alignment_view(trace, style=dark).data[0].line.color  # the lowest opacity bucket
+    assert float(faint.rsplit(",", 1)[1].rstrip(")")) >= dark.line_alpha_floor
+    assert charts.attention_heatmap(trace).data[0].colorscale[0][1].lower() == "#440154"  # light: Viridis whole
+
+
+def test_hidden_rows_give_nothing_away(trace):
+    figure = charts.attention_heatmap(trace, highlight=1, hide_from=2)
+    z = figure.data[0].z
+    np.testing.assert_array_equal(np.asarray(z[:2], dtype=float), np.asarray(trace.attention)[:2])
+    assert all(v is None for row in z[2:] for v in row)
+    assert list(figure.layout.yaxis.ticktext[2:]) == ["?"] * (len(trace.steps) - 2)
+    hover = " ".join(text for row in figure.data[0].text[2:] for text in row)
+    assert "α" not in hover and "e =" not in hover
+    bars = charts.token_probabilities(trace, hide_from=1)
+    assert (
+        list(bars.data[0].y[1:]) == [None] * (len(trace.steps) - 1) and bars.data[0].y[0] == trace.steps[0].output_prob
+    )
+
+
+def test_presentation_style_sets_every_axis_in_large_type(trace):
+    for figure in (
+        charts.attention_heatmap(trace, style=PRESENT),
+        charts.token_probabilities(trace, style=PRESENT),
+        charts.step_tensor(trace, 1, "weights", r"\alpha_t", style=PRESENT),
+        charts.step_tensor(trace, 1, "probs", "p", max_px=280, style=PRESENT),
+    ):
+        assert figure.layout.font.size == PRESENT.font_size >= 18
+        for axis in (figure.layout.xaxis, figure.layout.yaxis):
+            assert axis.tickfont.size == PRESENT.font_size
+    topk = charts.step_tensor(trace, 1, "probs", "p", max_px=280, style=PRESENT)
+    assert len(topk.data[0].y) == (280 - 60) // PRESENT.row_px and topk.layout.height <= 280
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [("abc", 1), ("abcdehloabcd", 2), ("abcdehlo" * 3, 4)],
+)
+def test_alignment_labels_spread_out_until_neighbours_cannot_touch(source, expected):
+    figure = charts.alignment_view(greedy(tiny(), source))
+    labels = figure.data[-2].text  # the source row
+    widths = [len(html.unescape(label.split("<br>")[0])) for label in labels]
+    assert max(label.count("<br>") for label in labels) + 1 == expected
+    # the independent check: neighbours on one line are `expected` slots apart and their half widths fit in that
+    slot = 30 / len(labels)
+    for i in range(len(labels) - expected):
+        assert (widths[i] + 1 + widths[i + expected] + 1) / 2 <= expected * slot
+
+
+def test_long_word_rows_stand_their_labels_upright():
+    words = Vocab.build([["the", "weather", "is", "nice", "today", "and", "we", "are", "very", "happy"]])
+    config = ModelConfig(task="eng-fra", level="word", cell="gru", attention="dot", hidden_size=8, embedding_size=6,
+                         max_output_len=5)  # fmt: skip
+    torch.manual_seed(0)
+    model = Seq2Seq(config, words, SYMBOLS).eval()
+    figure = charts.alignment_view(greedy(model, "the weather is nice today and we are very happy"))
+    upright = [a for a in figure.to_dict()["layout"]["annotations"] if a["textangle"] == -90]
+    assert [a["text"] for a in upright][:3] == ["the", "weather", "is"] and figure.data[-2].mode == "markers"

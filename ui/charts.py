@@ -299,19 +299,27 @@ def token_probabilities(
     )
 
 
-def _staggered(labels: list[str], room: int, above: bool, style: ChartStyle) -> tuple[list[str], bool]:
-    """Labels that would touch their neighbours alternate between two lines (every other one a line further out)."""
+def _row_labels(labels: list[str], room: int, style: ChartStyle) -> int:
+    """How a row of evenly spaced token labels fits `room` characters of the lab's type: on 1 line, staggered over
+    2 (or, for characters, up to 4) lines, or 0: each label turned upright.
+
+    Two labels k slots apart touch when their half widths add up to more than k slots."""
     widths = [len(html.unescape(label)) + 1 for label in labels]
-    if sum(widths) <= room * NORMAL.font_size / style.font_size:
-        return labels, False
-    return [(f"{label}<br> " if above else f" <br>{label}") if i % 2 else label for i, label in enumerate(labels)], True
+    slot = room * NORMAL.font_size / style.font_size / max(len(labels), 1)
+
+    def fits(apart: int) -> bool:
+        return all((widths[i] + widths[i + apart]) / 2 <= apart * slot for i in range(len(widths) - apart))
+
+    characters = sorted(widths)[len(widths) // 2] <= 2  # a character-level model: upright letters read worse
+    return next((lines for lines in (1, 2, 3, 4) if (lines < 3 or characters) and fits(lines)), 4 if characters else 0)
 
 
-def alignment_view(trace: Trace, levels: int = 20, style: ChartStyle = NORMAL) -> go.Figure:
+def alignment_view(trace: Trace, levels: int = 20, room: int = 30, style: ChartStyle = NORMAL) -> go.Figure:
     """Source tokens on top, output tokens below, joined by lines whose opacity is the attention weight.
 
     Lines are grouped into `levels` opacity buckets (one plotly trace each) so long sentences stay fast;
     weights below half a bucket are not drawn. On a dark page every drawn line is at least faintly visible.
+    Labels never overlap: a row that does not fit `room` characters staggers, or stands its labels upright.
     """
     weights = attention_matrix(trace)
     xs, ys = source_labels(trace), output_labels(trace)
@@ -344,22 +352,38 @@ def alignment_view(trace: Trace, levels: int = 20, style: ChartStyle = NORMAL) -
         )
         for level, (line_x, line_y) in sorted(buckets.items())
     ]
-    two_lines = False
-    for positions, labels, y, where, name in (
-        (src_x, xs, 1, "top center", "source"),
-        (out_x, ys, 0, "bottom center", "output"),
+    annotations: list[dict] = []
+    extra = {"top": 0.0, "bottom": 0.0}  # px the labels need beyond one line of type, above and below
+    font = {"size": style.font_size + 1}
+    for positions, labels, y, side, name in (
+        (src_x, xs, 1, "top", "source"),
+        (out_x, ys, 0, "bottom", "output"),
     ):
-        shown, staggered = _staggered(labels, 48, y == 1, style)
-        two_lines |= staggered
+        lines = _row_labels(labels, room, style)
+        texts = labels
+        if lines > 1:  # label i goes i mod lines lines further out (padded with blank lines toward the dots)
+            texts = [
+                "<br>".join([label, *[" "] * (i % lines)] if y else [*[" "] * (i % lines), label])
+                for i, label in enumerate(labels)
+            ]
+            extra[side] = 1.3 * font["size"] * (lines - 1)
+        elif lines == 0:
+            longest = max(len(html.unescape(label)) for label in labels)
+            extra[side] = 0.62 * font["size"] * longest
+            annotations += [
+                {"x": x, "y": y, "text": label, "textangle": -90, "showarrow": False, "font": font,
+                 "yshift": (1 if y else -1) * (8 + 0.31 * font["size"] * len(html.unescape(label)))}
+                for x, label in zip(positions, labels, strict=True)
+            ]  # fmt: skip
         data.append(
             _trace(
                 "scatter",
                 x=positions,
                 y=[y] * len(labels),
-                mode="markers+text",
-                text=shown,
-                textposition=where,
-                textfont={"size": style.font_size + 1},
+                mode="markers" if lines == 0 else "markers+text",
+                text=None if lines == 0 else texts,
+                textposition=f"{side} center",
+                textfont=font,
                 marker={"size": 7, "color": style.muted},
                 customdata=labels,
                 hovertemplate=f"{name} %{{pointNumber}}: %{{customdata}}<extra></extra>",
@@ -367,14 +391,17 @@ def alignment_view(trace: Trace, levels: int = 20, style: ChartStyle = NORMAL) -
                 cliponaxis=False,
             )
         )
-    room = 0.3 * (2 if two_lines else 1) * style.font_size / NORMAL.font_size  # the labels' share of the y range
+    label_px = 1.6 * font["size"]
+    plot_px = style.bar_px - 2 * label_px  # the lines' own height; the labels get their own room
+    top_px, bottom_px = label_px + extra["top"], label_px + extra["bottom"]
     return _figure(
         data,
-        style.bar_px + (2 * style.font_size if two_lines else 0),
+        int(plot_px + top_px + bottom_px),
         "Alignment: line opacity = attention weight",
         style=style,
         xaxis={"visible": False, "range": [-0.8, width + 0.8]},
-        yaxis={"visible": False, "range": [-0.15 - room, 1.15 + room]},
+        yaxis={"visible": False, "range": [-bottom_px / plot_px, 1 + top_px / plot_px]},
+        annotations=annotations or None,
         margin={
             **MARGIN,
             "l": 8 * style.font_size // 2,

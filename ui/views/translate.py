@@ -48,7 +48,7 @@ def page() -> None:
         with heatmap_col:
             components.chart(charts.attention_heatmap, trace, key="translate-heatmap")
         with side_col:
-            components.chart(charts.token_probabilities, trace, key="translate-probs")
+            components.chart(charts.token_probabilities, trace, narrow=True, key="translate-probs")
             components.chart(charts.alignment_view, trace, key="translate-alignment")
         st.caption(
             "Hover a cell for its weight α and its energy e. Tokens marked † were never seen in training; ␣ is a space."
