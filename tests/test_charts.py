@@ -94,29 +94,12 @@ def test_topk_bars_mark_the_chosen_token(trace):
     assert "chosen" in bars.text[chosen[0]]
 
 
-def test_step_tensors_and_state_heatmaps_carry_the_trace_values(trace):
+def test_step_tensors_carry_the_trace_values(trace):
     step = trace.steps[1]
     np.testing.assert_array_equal(charts.vector_strip(step.context, "c").data[0].z[0], step.context)
     np.testing.assert_array_equal(
         charts.source_bars(step.weights, trace, "α", probability=True).data[0].y, step.weights
     )
-    np.testing.assert_array_equal(charts.encoder_states(trace).data[0].z, np.asarray(trace.encoder["states"]))
-    np.testing.assert_array_equal(charts.decoder_states(trace).data[0].z, np.asarray([s.state for s in trace.steps]))
-    gate = charts.gate_heatmap(trace, "decoder", "update").data[0]
-    np.testing.assert_array_equal(gate.z, np.asarray([s.gates["update"] for s in trace.steps]))
-    assert (gate.zmin, gate.zmax) == (0, 1)
-
-
-@pytest.mark.parametrize(
-    ("cell", "gates"), [("gru", ["reset", "update"]), ("lstm", ["input", "forget", "output"]), ("rnn", [])]
-)
-def test_gate_names_per_cell(cell, gates):
-    trace = greedy(tiny(cell=cell), "abc")
-    assert charts.gate_names(trace) == gates
-    for gate in gates:
-        charts.gate_heatmap(trace, "encoder", gate)
-    if cell == "lstm":
-        np.testing.assert_array_equal(charts.cell_state_heatmap(trace, "encoder").data[0].z, trace.encoder["cells"])
 
 
 def test_pca_projects_on_the_directions_of_largest_variance():
@@ -131,13 +114,6 @@ def test_pca_projects_on_the_directions_of_largest_variance():
     np.testing.assert_allclose(line[:, 1], 0, atol=1e-9)
     assert explained[0] == pytest.approx(1.0)
     assert charts.pca_2d(np.ones((1, 3)))[0].shape == (1, 2)  # a single state: nothing to spread
-
-
-def test_pca_trajectories_label_every_state(trace):
-    figure = charts.pca_trajectories(trace)
-    encoder, decoder = figure.data
-    assert len(encoder.x) == len(trace.source_tokens) and len(decoder.x) == len(trace.steps)
-    assert list(encoder.text) == charts.source_labels(trace)
 
 
 def test_divergence_is_the_first_step_where_free_running_leaves_the_reference(trace):

@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # charts read Traces but never import the core (which imports
     from seq2seq_viz.trace import Step, Trace
 
 ATTENTION_SCALE = "Viridis"  # perceptually uniform, colour-blind-safe; attention maps always span [0, 1]
-GATE_SCALE = "Cividis"  # gates are sigmoids in [0, 1]
 STATE_SCALE = "RdBu"  # states and vectors are signed: a diverging ColorBrewer scale centred on 0
 ACCENT = "#E69F00"  # Okabe-Ito orange: the chosen token, the divergence, the highlighted step
 SECOND = "#0072B2"  # Okabe-Ito blue: the other series
@@ -569,48 +568,6 @@ def step_tensor(
     return vector_strip(getattr(step, tensor), symbol, style=style)
 
 
-def encoder_states(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
-    return matrix_heatmap(
-        trace.encoder["states"], source_labels(trace), "Encoder states h_j (source × hidden unit)", name="h",
-        style=style,
-    )  # fmt: skip
-
-
-def decoder_states(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
-    return matrix_heatmap(
-        [step.state for step in trace.steps],
-        output_labels(trace),
-        "Decoder states s_t (output × hidden unit)",
-        name="s",
-        style=style,
-    )
-
-
-def gate_names(trace: Trace) -> list[str]:
-    """The gates worth showing for the trace's cell, in textbook order (none for a plain RNN)."""
-    return {"gru": ["reset", "update"], "lstm": ["input", "forget", "output"]}.get(trace.model.get("cell"), [])
-
-
-def gate_heatmap(trace: Trace, side: str, gate: str, style: ChartStyle = NORMAL) -> go.Figure:
-    """Gate activations over time for the encoder (rows: source tokens) or decoder (rows: output tokens)."""
-    if side == "encoder":
-        matrix, rows = trace.encoder["gates"][gate], source_labels(trace)
-    else:
-        matrix, rows = [step.gates[gate] for step in trace.steps], output_labels(trace)
-    return matrix_heatmap(
-        matrix, rows, f"{side.capitalize()} {gate} gate", GATE_SCALE, 0.0, 1.0, name=gate, style=style
-    )
-
-
-def cell_state_heatmap(trace: Trace, side: str, style: ChartStyle = NORMAL) -> go.Figure:
-    """The LSTM memory cell over time (signed)."""
-    if side == "encoder":
-        matrix, rows = trace.encoder["cells"], source_labels(trace)
-    else:
-        matrix, rows = [step.cell for step in trace.steps], output_labels(trace)
-    return matrix_heatmap(matrix, rows, f"{side.capitalize()} cell state c", name="c", style=style)
-
-
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project rows onto the first two principal components (numpy SVD).
 
@@ -627,45 +584,6 @@ def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if variance.sum() > 0:
         explained[:k] = variance[:k] / variance.sum()
     return coords, explained
-
-
-def pca_trajectories(trace: Trace, style: ChartStyle = NORMAL) -> go.Figure:
-    """Encoder and decoder state trajectories in one shared 2-D PCA space, each point labelled by its token."""
-    enc = np.asarray(trace.encoder["states"], dtype=float)
-    dec = np.asarray([step.state for step in trace.steps], dtype=float)
-    if enc.shape[1] == dec.shape[1]:
-        coords, explained = pca_2d(np.vstack([enc, dec]))
-        enc_xy, dec_xy = coords[: len(enc)], coords[len(enc) :]
-    else:  # different widths cannot share a space: project each on its own
-        (enc_xy, explained), (dec_xy, _) = pca_2d(enc), pca_2d(dec)
-    data = []
-    for xy, labels, name, color, symbol in (
-        (enc_xy, source_labels(trace), "encoder h_j", SECOND, "circle"),
-        (dec_xy, output_labels(trace), "decoder s_t", ACCENT, "diamond"),
-    ):
-        data.append(
-            _trace(
-                "scatter",
-                x=xy[:, 0],
-                y=xy[:, 1],
-                mode="lines+markers+text",
-                name=name,
-                text=labels,
-                textposition="top center",
-                marker={"color": color, "size": style.marker_size, "symbol": symbol},
-                line={"color": color, "width": 1.5},
-                hovertemplate=f"{name} %{{pointNumber}}: %{{text}}<extra></extra>",
-            )
-        )
-    return _figure(
-        data,
-        460,
-        "State trajectories, PCA to 2-D",
-        style=style,
-        xaxis={"title": {"text": f"PC1 ({explained[0]:.0%} of variance)"}, "zeroline": False},
-        yaxis={"title": {"text": f"PC2 ({explained[1]:.0%} of variance)"}, "zeroline": False},
-        legend={"orientation": "h", "y": -0.15},
-    )
 
 
 def divergence_step(free_running: Trace) -> int | None:

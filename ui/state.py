@@ -54,6 +54,10 @@ SUBSTEP = "substep"  # not a widget: the line of step t's chain shown in present
 REVEALED = "_revealed"  # not a widget: the steps whose row was revealed (predict, then reveal)
 GUESS = "guess"  # the source token a student expects step t to attend to
 GUESSES = "_guesses"  # not a widget: step -> (the guessed source position, the model's most-attended one)
+CELLS_UNITS_K = "cells_units_k"  # Cells: how many of the most variable units to show
+CELLS_UNITS_PICKED = {"encoder": "cells_encoder_units", "decoder": "cells_decoder_units"}  # or the user's own
+CELLS_STEP_SLIDER = "cells_step_slider"  # Cells' view of STEP
+CELLS_UNITS_MODEL = "_cells_units_model"  # not a widget: the model the picked units belong to
 SIDEBAR_SHOWN = "_sidebar_shown"  # not a widget: the sidebar state last asked of the page (collapsed or auto)
 
 # ---- query parameters ----

@@ -295,17 +295,39 @@ def test_markup_typed_by_a_user_is_shown_as_text(tab, app_url, zoo, markup):
 
 
 def test_the_cells_page_draws_states_gates_and_trajectories(tab, app_url, zoo):
+    """A few units' states and gates over the tokens, the keep gate per token, two PCA planes; all compact."""
     page = tab.page
     name = subject(zoo)
     text = inputs_for(zoo, name)[0]
     trace = expected(zoo, name, text)
     page.goto(url_for(app_url, "cells", model=name, text=text))
-    page.wait_for_selector(".st-key-cells-pca .js-plotly-plot")
-    page.wait_for_selector(".st-key-cells-encoder-states .ytick text")
-    encoder_rows = ticks(page, "cells-encoder-states")["y"]
-    assert encoder_rows == labels(trace.source_tokens, trace.unknown_source_tokens)
+    wait_ticks(page, "cells-encoder-units", labels(trace.source_tokens, trace.unknown_source_tokens))
+    wait_ticks(page, "cells-decoder-units", labels(trace.output_tokens))  # step 0's tick is bold, same text
+    page.wait_for_selector(".st-key-cells-decoder-pca .js-plotly-plot")
+    hidden = len(trace.encoder["states"][0])
+    legend = page.locator(".st-key-cells-encoder-units .legendtext").all_text_contents()
+    assert len(legend) == min(8, hidden)  # the k = 8 most variable units, one legend entry each
+    if trace.model.get("bidirectional"):
+        assert all(entry.endswith(("→", "←")) for entry in legend)  # each unit says which direction it reads
+    for side in ("encoder", "decoder"):
+        titles = page.locator(f".st-key-cells-{side}-pca .xtitle").all_text_contents()
+        assert len(titles) == 1 and titles[0].startswith("PC1 (")  # each network in its own plane
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('[class*=st-key-cells-] .js-plotly-plot')]"
+        ".map(e => e.getBoundingClientRect().height)"
+    )
+    assert heights and max(heights) < 800  # no 4,000 px barcode
+    if trace.model.get("cell") in ("gru", "lstm"):
+        page.wait_for_selector(".st-key-cells-decoder-keep .js-plotly-plot")
+    assert page.get_by_text("different networks", exact=False).count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, "cells")
+    if len(trace.steps) > 1:  # moving t on Cells moves the shared step: Step through opens there
+        page.locator(".st-key-cells_step_slider input[type=range]").press("ArrowRight")
+        page.wait_for_function("() => document.body.innerText.includes('Step t = 1 reads')")
+        page.get_by_role("link", name="Step through").click()
+        page.wait_for_selector(".st-key-step_slider input[type=range]")
+        page.wait_for_function("() => document.querySelector('.st-key-step_slider input[type=range]').value === '1'")
 
 
 def test_the_models_page_compares_every_model_of_the_task(tab, app_url, zoo):
