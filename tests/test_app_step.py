@@ -23,6 +23,11 @@ def _weights_figure(at) -> dict:
     return figures(at)[f"step-tensor-{index}"]
 
 
+def _tex(element) -> str:
+    """The LaTeX an st.latex element shows, without the $$ fences and the view's thin-space padding."""
+    return element.value.strip("$\n").removeprefix(r"\,").removesuffix(r"\,")
+
+
 def _model_card(at) -> dict:
     return {"attention": at.selectbox(key="attention").value, "cell": at.selectbox(key="cell").value}
 
@@ -39,7 +44,7 @@ def test_a_shared_step_url_opens_that_step_with_the_traces_numbers(zoo):  # noqa
     outline = heatmap["layout"]["shapes"][0]
     assert (outline["y0"], outline["y1"]) == (1.5, 2.5)  # row t = 2 is outlined
     lines = equations.chain(trace.model)
-    assert [latex.value.strip("$\n") for latex in at.latex] == [line.latex for line in lines]
+    assert [_tex(latex) for latex in at.latex] == [line.latex for line in lines]
     captions = " ".join(c.value for c in at.caption)
     for line in lines:
         assert f"shape {trace.steps[2].shapes[line.shape_key]}" in captions
@@ -150,7 +155,7 @@ def test_presentation_mode_walks_the_chain_one_line_at_a_time(zoo):  # noqa: F81
     for t, number in [(0, 0), (0, 1), (0, 2), (0, 3)]:
         assert at.session_state["step"] == t and at.session_state["substep"] == number
         shown = [latex.value for latex in at.latex]
-        assert shown[1].strip("$\n") == r"\LARGE " + lines[number].latex  # the current line, large, after the overview
+        assert _tex(at.latex[1]) == r"\LARGE " + lines[number].latex  # the current line, large, after the overview
         assert r"\boxed{" + lines[number].symbol + "}" in shown[0]
         at.button(key="step-next").click().run()
     weights_line = next(i for i, line in enumerate(lines) if line.tensor == "weights")

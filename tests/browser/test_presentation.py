@@ -23,9 +23,9 @@ IN_VIEW_JS = """sel => {
   const r = el.getBoundingClientRect();
   return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, w: innerWidth, h: innerHeight};
 }"""
-OVERFLOWING_EQUATIONS_JS = """() => [...document.querySelectorAll('.katex-display, .katex')]
-  .map(el => el.closest('[data-testid="stMarkdownContainer"]') || el)
-  .filter(el => el.scrollWidth > el.clientWidth + 1).length"""
+# st.latex scrolls a wide equation inside its .katex-display box (overflow-x: auto), cutting it off at the edge
+OVERFLOWING_EQUATIONS_JS = """() => [...document.querySelectorAll('.katex-display')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > innerWidth).length"""
 HEATMAP_ROWS_JS = """() => [...document.querySelectorAll('.st-key-step-heatmap .ytick text')].map(t => t.textContent)"""
 
 
@@ -138,9 +138,42 @@ def test_predict_then_reveal_hides_the_later_rows_until_revealed(projector, app_
     assert rows[1:] == ["?"] * (len(trace.steps) - 1) and rows[0] != "?"
     page.locator(".st-key-guess button").first.click()
     page.get_by_role("button", name="Reveal step t").click()
-    page.wait_for_function(HEATMAP_ROWS_JS.replace("() =>", "() => (") + ")[1] !== '?'")
+    page.wait_for_function(  # plotly swaps the whole figure: wait for the new one alone
+        f"() => {{ const rows = ({HEATMAP_ROWS_JS})(); return rows.length === {len(trace.steps)} && rows[1] !== '?'; }}"
+    )
     rows = page.evaluate(HEATMAP_ROWS_JS)
     assert rows[2:] == ["?"] * (len(trace.steps) - 2)
     page.get_by_text(re.compile(r"attends most to")).wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "predict-then-reveal.png"))
+
+
+def _variants(zoo) -> list[str]:
+    """One model per decoder style: Luong, Bahdanau, and the fixed context fed at every step (or at the start)."""
+    models = list_models(zoo.path)
+    picks = []
+    for wanted in ("general", "additive", "none"):
+        name = next((n for n, e in sorted(models.items()) if e["config"]["attention"] == wanted), None)
+        if name:
+            picks.append(name)
+    return picks
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, {"width": 1400, "height": 900}])
+def test_no_equation_is_cut_on_the_step_page(chromium_browser, app_url, zoo, viewport):
+    context = chromium_browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        for name in _variants(zoo):
+            task = list_models(zoo.path)[name]["config"]["task"]
+            text = "The weather is nice today." if task == "eng-fra" else "abcd"
+            for present in ("0", "1"):
+                page.goto(f"{app_url}/step?model={name}&text={quote(text)}&present={present}")
+                page.wait_for_selector(".st-key-step-tensor-0 .main-svg")
+                page.wait_for_selector(".katex")
+                time.sleep(0.5)
+                overflowing = page.evaluate(OVERFLOWING_EQUATIONS_JS)
+                assert overflowing == 0, (name, present, viewport)
+    finally:
+        context.close()

@@ -222,6 +222,12 @@ def _reveal(t: int, most: int | None) -> None:
     state.reveal(t, most)
 
 
+def _padded(latex: str) -> str:
+    """A thin space at each end: a box or a last subscript otherwise overhangs KaTeX's own box by a pixel or two,
+    and st.latex scrolls what overhangs."""
+    return rf"\,{latex}\,"
+
+
 def _overview(lines: list[equations.Line], current: int) -> str:
     """The chain as one line of symbols, the current one boxed: H → s_t → e_t → α_t → ..."""
     symbols = [SYMBOL_OF.get(line.tensor, line.symbol) for line in lines]
@@ -232,9 +238,9 @@ def _slide(trace, t: int, lines: list[equations.Line], shown: bool, reveal_line:
     """One line of step t's chain, large: where it sits in the chain, the equation, its note and its tensor."""
     number = st.session_state[state.SUBSTEP]
     line = lines[number]
-    st.latex(_overview(lines, number))
+    st.latex(_padded(_overview(lines, number)))
     with st.container(key="step-equation"):
-        st.latex(r"\LARGE " + line.latex)
+        st.latex(_padded(r"\LARGE " + line.latex))
     step = trace.steps[t]
     if line.note:
         st.markdown(md_escape(line.note))
@@ -251,7 +257,7 @@ def _equations(trace, t: int, lines: list[equations.Line], shown: bool, reveal_l
     step = trace.steps[t]
     for number, line in enumerate(lines):
         with st.container(key=f"step-line-{number}"):
-            st.latex(line.latex)
+            st.latex(_padded(line.latex))
             st.caption(_label(step, line) + (f" — {md_escape(line.note)}" if line.note else ""))
             if number >= reveal_line and not shown:
                 st.caption("Hidden until step t is revealed: it would give away where it looks.")
