@@ -21,7 +21,7 @@ from torch import Tensor
 from .decoder import StepRecord
 from .encoder import Encoded
 from .errors import InputError
-from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_tokens
+from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_tokens, excerpt
 from .model import Seq2Seq
 from .text import detokenize, normalize, tokenize
 from .trace import Step, Trace
@@ -317,7 +317,8 @@ def forced_prefix(
         check_output_tokens(model, tokens, "forced prefix")
         ids, unknown = model.target_vocab.encode(tokens)
     if unknown:
-        raise InputError(f"The model cannot write {tokens[unknown[0]]!r}: it is not in its output vocabulary.")
+        unwritable = excerpt(tokens[unknown[0]])
+        raise InputError(f"The model cannot write {unwritable!r}: it is not in its output vocabulary.")
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
         y = ids[t] if t < len(ids) else _argmax(logits)

@@ -39,6 +39,14 @@ class BusyError(Seq2SeqVizError):
     """This session has used its share of the server for now, or its previous decode is still running."""
 
 
+QUOTE_CHARS = 20  # the most of a person's text an error sentence quotes back
+
+
+def excerpt(text: str, most: int = QUOTE_CHARS) -> str:
+    """The start of a text for an error sentence: at most `most` characters, "…" when some were left out."""
+    return text if len(text) <= most else text[:most] + "…"
+
+
 def check_text(text: str, what: str = "input") -> None:
     """Refuse text over the character ceiling before it is tokenized (never echoing it back)."""
     if len(text) > LIMITS.input_chars:
@@ -48,13 +56,17 @@ def check_text(text: str, what: str = "input") -> None:
 
 
 def check_tokens(tokens: Sequence[str], what: str = "input", level: str = "word") -> None:
-    """Refuse a word longer than the per-token ceiling (character-level tokens are single characters)."""
-    if level == "char":
-        return
-    longest = max((len(token) for token in tokens), default=0)
-    if longest > LIMITS.token_chars:
+    """Refuse a token longer than the per-token ceiling, quoting only its start.
+
+    The tokenizer gives a character-level model single characters, but a forced prefix given as a list may hold
+    any string, so every level is checked (for a char-level model a "token", for a word-level one a "word").
+    """
+    longest = max(tokens, key=len, default="")
+    if len(longest) > LIMITS.token_chars:
+        unit = "token" if level == "char" else "word"
         raise InputError(
-            f"A word in the {what} has {longest:,} characters; words may have at most {LIMITS.token_chars}."
+            f"The {unit} «{excerpt(longest)}» in the {what} has {len(longest):,} characters; "
+            f"{unit}s may have at most {LIMITS.token_chars}."
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -43,8 +44,9 @@ def test_grid_holds_each_variants_metric_and_gaps_for_missing_ones(zoo):  # noqa
                 assert z[i][j] == pytest.approx(100 * manifest[name]["metrics"]["test"]["exact_match"])
             else:
                 assert z[i][j] is None or math.isnan(z[i][j])  # not shipped: a gap, not a zero
-    assert grid["data"][0]["text"][1][0] != "–" and grid["data"][0]["text"][0][1] != "–"
-    assert grid["data"][0]["text"][0][2] == "–"  # rnn-general is not in the tiny zoo
+    shown = {(a["y"], a["x"]): a["text"] for a in grid["layout"]["annotations"]}
+    assert shown[1, 0] != "–" and shown[0, 1] != "–"
+    assert shown[0, 2] == "–"  # rnn-general is not in the tiny zoo
     # The sidebar's model is outlined: a rectangle around gru (row 1) × general (column 2).
     (shape,) = grid["layout"]["shapes"]
     assert (shape["x0"], shape["y0"]) == (1.5, 0.5)
@@ -113,3 +115,40 @@ def test_translation_task_shows_bleu_by_source_length_and_says_when_no_history(z
     assert any("no per-epoch history" in info.value for info in at.info)
     assert any("Tatoeba" in c.value for c in at.caption)
     assert not [c for c in at.caption if c.value.startswith("Every one of them shares")]  # one model: no claim
+
+
+def test_the_table_types_every_measure_as_a_number_and_shows_a_dash_where_missing(zoo):  # noqa: F811
+    at = run_app(MODELS_PAGE, model="reverse-gru-general")
+    assert_clean(at)
+    manifest = list_models(zoo)
+    (frame,) = at.dataframe
+    table, columns = frame.value, json.loads(frame.proto.columns)
+    assert frame.proto.placeholder == "—"  # Streamlit would print a literal "None"
+    aer = "AER (0 = gold alignment)"
+    for name, value in zip(table["model"], table[aer], strict=True):
+        expected = manifest[name]["metrics"]["test"].get("aer")
+        assert math.isnan(value) if expected is None else value == round(expected, 3)
+    assert math.isnan(table.set_index("model").loc["reverse-gru-none", aer])  # attention none: no AER
+    for column in (aer, "exact match %", "character accuracy %", "exact match % on unseen lengths", "epochs"):
+        assert table[column].dtype.kind in "fi", column  # numbers, so a click on the header sorts them as numbers
+        assert columns[column]["type_config"]["type"] == "number", column
+    assert columns[aer] == {"label": "AER", "help": aer, "type_config": {"type": "number", "format": "%.3f"}}
+    assert columns["exact match % on unseen lengths"]["label"] == "exact % unseen"
+    exact = table.set_index("model")["exact match %"]
+    for name, value in exact.items():
+        assert value == pytest.approx(100 * manifest[name]["metrics"]["test"]["exact_match"], abs=0.05)
+    assert any("— : not measured" in c.value for c in at.caption)
+
+
+def test_the_grid_numbers_are_annotations_with_the_cards_values(zoo):  # noqa: F811
+    at = run_app(MODELS_PAGE, model="reverse-gru-general")
+    manifest = list_models(zoo)
+    grid = figures(at)["models-grid"]
+    labels = {(a["y"], a["x"]): a for a in grid["layout"]["annotations"]}
+    assert len(labels) == 3 * 5  # one per square, shipped or not
+    exact = 100 * manifest["reverse-gru-general"]["metrics"]["test"]["exact_match"]
+    assert labels[1, 2]["text"] == f"{exact:.1f}"
+    assert labels[0, 2]["text"] == "–"  # rnn-general is not in the tiny zoo
+    for (i, j), label in labels.items():
+        shipped = not math.isnan(decode_array(grid["data"][0]["z"])[i][j])
+        assert label["font"]["color"] in ({"#000000", "#FFFFFF"} if shipped else {"#666666"})  # a light page

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from app_support import assert_clean, decode_array, figures, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
 
 from seq2seq_viz import forced_prefix, greedy, teacher_forced
 from ui import charts
+from ui.text import display_token
 
 TF_PAGE = "ui/views/teacher_forcing.py"
 
@@ -31,7 +34,7 @@ def test_the_reference_is_prefilled_from_the_matching_test_pair(zoo):  # noqa: F
     table = at.dataframe[0].value
     np.testing.assert_allclose(table["p(gold)"], [s.gold_prob for s in teacher.steps], atol=1e-9)
     np.testing.assert_allclose(table["loss"], [s.loss for s in teacher.steps], atol=1e-9)
-    assert list(table["prediction"]) == [s.output_token for s in teacher.steps]
+    assert list(table["predicted"]) == [s.output_token for s in teacher.steps]
     assert list(at.dataframe[1].value["output"]) == [s.output_token for s in free.steps]
     found = figures(at)
     for key, trace in (("tf-heatmap", teacher), ("free-heatmap", free)):
@@ -147,3 +150,56 @@ def test_a_forced_token_is_kept_in_the_url_and_a_shared_link_reopens_it(zoo):  #
     broken.switch_page(TF_PAGE).run()
     assert_clean(broken)
     assert "forced-heatmap" not in figures(broken)
+
+
+def test_the_tables_lead_with_the_key_columns_and_fit_half_a_1280_screen(zoo):  # noqa: F811
+    at = run_app(TF_PAGE, model="eng-fra-gru-general", text="I am cold.", reference="J'ai froid.")
+    assert_clean(at)
+    model = load("eng-fra-gru-general", zoo)
+    teacher = teacher_forced(model, "I am cold.", "J'ai froid.")
+    free = greedy(model, "I am cold.", reference="J'ai froid.")
+    tf_frame, free_frame = at.dataframe
+    assert list(tf_frame.value.columns) == ["t", "✓", "p(gold)", "loss", "gold", "predicted"]
+    assert list(free_frame.value.columns) == ["t", "✓", "p(output)", "output", "gold"]
+    tf_table, free_table = tf_frame.value, free_frame.value
+    assert list(tf_table["t"]) == list(range(len(teacher.steps)))
+    assert list(tf_table["✓"]) == ["✓" if s.output_token == s.gold_token else "✗" for s in teacher.steps]
+    assert list(tf_table["gold"]) == [display_token(s.gold_token) for s in teacher.steps]
+    np.testing.assert_allclose(free_table["p(output)"], [s.output_prob for s in free.steps], atol=1e-9)
+    assert list(free_table["✓"]) == ["✓" if s.output_token == s.gold_token else "✗" for s in free.steps]
+    # an untrained model runs on past the reference: no gold token there, an empty cell
+    assert list(free_table["gold"]) == [display_token(s.gold_token) if s.gold_token else "" for s in free.steps]
+    assert len(free.steps) > len(teacher.steps)
+    for frame in (tf_frame, free_frame):
+        columns = {name: spec for name, spec in json.loads(frame.proto.columns).items() if name != "_index"}
+        widths = [spec["width"] for spec in columns.values()]
+        # Half the main area at 1280×720 with the sidebar open is 392 px: every column fits, none scrolls away.
+        assert sum(widths) <= 392 and min(widths) >= 36
+        assert columns["t"]["width"] == columns["✓"]["width"] == 36
+        assert columns["✓"]["help"]  # the short header explains itself on hover
+    tf_columns = json.loads(tf_frame.proto.columns)
+    assert tf_columns["loss"]["type_config"] == {"type": "number", "format": "%.3f"}
+    assert tf_columns["p(gold)"]["type_config"] == {"type": "number", "format": "%.4f"}
+
+
+def test_a_typed_token_of_hundreds_of_characters_is_refused_by_its_length_not_echoed():
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="cba")
+    typed = "abcdefghij" * 45  # 450 characters: a char-level model's token is one character
+    at.text_input(key="force_typed").set_value(typed).run()
+    at.button(key="tf-force").click().run()
+    assert not at.exception and not at.error
+    refusals = [w.value.replace("\\", "") for w in at.warning if "forced prefix" in w.value]
+    assert refusals == [
+        "The token «abcdefghijabcdefghij…» in the forced prefix has 450 characters; tokens may have at most 40."
+    ]
+    assert "forced-heatmap" not in figures(at)
+
+
+def test_a_reference_of_many_unknown_tokens_names_five_and_counts_the_rest():
+    at = run_app(TF_PAGE, model="reverse-gru-general", text="abc", reference="éèêëàâî")  # 7 the model cannot write
+    assert_clean(at)
+    (note,) = [w.value.replace("\\", "") for w in at.warning if "cannot write" in w.value]
+    assert note == (
+        "The model cannot write «é», «è», «ê», «ë», «à» and 2 more (not in its output vocabulary), so the gold "
+        "token there is <unk>."
+    )

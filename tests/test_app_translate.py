@@ -8,7 +8,7 @@ from app_support import APP, assert_clean, figures, heatmap_z, load, run_app, zo
 from streamlit.testing.v1 import AppTest
 
 from seq2seq_viz import beam_search, greedy, sample
-from ui.text import chart_label
+from ui.text import chart_label, md_escape
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -159,3 +159,25 @@ def test_a_session_over_its_decode_budget_gets_one_sentence_and_keeps_working():
     at.text_input(key="text").input("abc").run()  # a decode it already has costs nothing: still answered
     assert_clean(at)
     assert "translate-heatmap" in figures(at)
+
+
+def test_a_two_thousand_character_word_is_one_short_warning_and_no_chart():
+    word = "a" * 2000
+    refusal = md_escape(f"The word «{'a' * 20}…» in the input has 500 characters; words may have at most 40.")
+    at = run_app(model="eng-fra-gru-general")
+    at.text_input(key="text").input(word[:500]).run()  # a pasted 2,000: the box keeps its first 500 (max_chars)
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [refusal] and len(refusal) < 120
+    assert not at.get("plotly_chart") and not at.code
+    at.session_state["text"] = word  # past the browser: Streamlit keeps 500 on the server too (max_chars)
+    at.run()
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [refusal]
+    assert not at.get("plotly_chart")
+    at = run_app(model="eng-fra-gru-general", text=word)  # a link: its own notice that it was cut, then the refusal
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [
+        md_escape("The text in the link has 2,000 characters; the lab reads at most 500, so the rest was left out."),
+        refusal,
+    ]
+    assert not at.get("plotly_chart")

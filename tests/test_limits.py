@@ -8,9 +8,12 @@ import time
 import pytest
 import torch
 
-from seq2seq_viz import beam_search, forced_prefix, greedy, teacher_forced
+from seq2seq_viz import beam_search, decode, forced_prefix, greedy, sample, teacher_forced
+from seq2seq_viz.checkpoint import save_checkpoint
+from seq2seq_viz.cli import main
+from seq2seq_viz.decoding import greedy_tokens
 from seq2seq_viz.errors import InputError
-from seq2seq_viz.limits import LIMITS, BusyError, SessionBudget
+from seq2seq_viz.limits import LIMITS, QUOTE_CHARS, BusyError, SessionBudget, excerpt
 from seq2seq_viz.vocab import EOS_ID
 
 
@@ -26,10 +29,71 @@ def test_an_input_over_the_character_ceiling_is_one_sentence_that_does_not_echo_
 def test_a_two_thousand_character_word_is_refused_by_its_length(make_model):
     word_model = make_model(level="word")
     word = "a" * 2000  # one token: under every token cap, over the per-word ceiling
-    with pytest.raises(InputError, match=r"^A word in the input has 500 characters; words may have at most 40\.$"):
+    with pytest.raises(InputError) as caught:
         greedy(word_model, word[: LIMITS.input_chars])  # the character ceiling catches all 2,000 first
-    with pytest.raises(InputError, match=r"has 2,000 characters; the lab reads at most"):
+    assert str(caught.value) == (
+        f"The word «{'a' * 20}…» in the input has 500 characters; words may have at most {LIMITS.token_chars}."
+    )
+    with pytest.raises(InputError, match=r"^The input has 2,000 characters; the lab reads at most 500\."):
         greedy(word_model, word)
+
+
+def test_an_excerpt_quotes_at_most_twenty_characters():
+    assert excerpt("short") == "short"
+    assert excerpt("x" * QUOTE_CHARS) == "x" * QUOTE_CHARS  # exactly the limit: nothing left out, no "…"
+    assert excerpt("0123456789" * 3) == "01234567890123456789…"
+
+
+LONG_WORD = "abcdefghij" * 4 + "x"  # 41 characters: one over the ceiling
+REFUSAL = f"«{LONG_WORD[:20]}…» in the {{what}} has 41 characters; words may have at most {LIMITS.token_chars}."
+
+
+@pytest.mark.parametrize(
+    ("entry", "what"),
+    [
+        (lambda m: greedy(m, f"a {LONG_WORD} b"), "input"),
+        (lambda m: greedy_tokens(m, LONG_WORD), "input"),
+        (lambda m: sample(m, LONG_WORD), "input"),
+        (lambda m: beam_search(m, LONG_WORD, beam_size=2), "input"),
+        (lambda m: decode(m, LONG_WORD, "beam", beam_size=3), "input"),
+        (lambda m: teacher_forced(m, "a b", f"a {LONG_WORD}"), "reference"),
+        (lambda m: forced_prefix(m, "a b", LONG_WORD), "forced prefix"),
+        (lambda m: forced_prefix(m, "a b", ["a", LONG_WORD]), "forced prefix"),
+    ],
+)
+def test_every_decode_refuses_a_word_over_the_ceiling_quoting_only_its_start(make_model, entry, what):
+    with pytest.raises(InputError) as caught:
+        entry(make_model(level="word"))
+    message = str(caught.value)
+    assert message == "The word " + REFUSAL.format(what=what)
+    assert LONG_WORD not in message and len(message) < 120
+    assert len(LONG_WORD[:-1]) == LIMITS.token_chars  # 40 characters still pass (the limit is inclusive)
+    assert greedy(make_model(level="word"), LONG_WORD[:-1]).source_tokens[0] == LONG_WORD[:-1]
+
+
+def test_a_char_level_forced_token_is_refused_by_length_not_echoed(make_model):
+    token = "abcdefghij" * 45  # 450 characters typed as one token: the tokenizer never splits a list's token
+    with pytest.raises(InputError) as caught:
+        forced_prefix(make_model(), "abc", ["a", token])
+    message = str(caught.value)
+    assert message == (
+        f"The token «{token[:20]}…» in the forced prefix has 450 characters; tokens may have at most "
+        f"{LIMITS.token_chars}."
+    )
+    with pytest.raises(InputError) as caught:  # under the ceiling but unwritable: still quoted short
+        forced_prefix(make_model(), "abc", ["abcdefghij" * 3])
+    assert str(caught.value) == "The model cannot write 'abcdefghijabcdefghij…': it is not in its output vocabulary."
+
+
+def test_the_cli_refuses_a_long_word_in_one_short_sentence(make_model, tmp_path, capsys):
+    save_checkpoint(make_model(level="word"), tmp_path / "tiny")
+    word = "b" * 2000
+    assert main(["translate", "--model", str(tmp_path / "tiny"), word[:300]]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: The word «{'b' * 20}…» in the input has 300 characters; words may have at most 40."
+    assert main(["translate", "--model", str(tmp_path / "tiny"), word]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: The input has 2,000 characters; the lab reads at most 500. Please shorten it."
 
 
 def test_the_step_ceiling_holds_whatever_the_model_card_allows(make_model):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.colors
 import pytest
 
 from seq2seq_viz import list_models
 from ui import zoo_charts
+from ui.style import style_for
 
 pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 
@@ -36,7 +38,9 @@ def test_dates_grid_has_every_variant_with_its_card_value(manifest):
     # The additive models are the known AER misses; the figure colours lower-is-better the right way round.
     figure = zoo_charts.variant_heatmap(dates, aer, "dates-gru-additive")
     assert figure.data[0].reversescale is True
-    assert figure.data[0].text[1][4] == f"{dates['dates-gru-additive']['metrics']['test']['aer']:.3f}"
+    labels = {(a.y, a.x): a.text for a in figure.layout.annotations}
+    assert labels[1, 4] == f"{dates['dates-gru-additive']['metrics']['test']['aer']:.3f}"
+    assert labels[1, 0] == "–"  # gru-none ships, but a fixed context has no alignment to score
 
 
 def test_toy_by_length_appends_the_unseen_lengths(manifest):
@@ -90,3 +94,77 @@ def test_labels_never_round_a_miss_up_to_a_perfect_score():
     assert exact.text(99.99) == "99.99" and exact.text(100.0) == "100.0" and exact.text(76.14) == "76.1"
     aer = next(m for m in zoo_charts.METRICS if m.key == "aer")
     assert aer.text(0.19749) == "0.197" and aer.text(None) == ""
+
+
+def _wcag(rgb) -> float:
+    """WCAG 2 relative luminance, written out again here (sRGB channels 0-255)."""
+    channels = [c / 255 for c in rgb]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(one, other) -> float:
+    high, low = sorted((_wcag(one), _wcag(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _rgb(color: str) -> tuple[int, ...]:
+    return plotly.colors.hex_to_rgb(color) if color.startswith("#") else plotly.colors.unlabel_rgb(color)
+
+
+def test_the_text_colour_is_the_one_that_reads_on_every_colour_of_the_scale():
+    for color in plotly.colors.sample_colorscale("Viridis", list(np.linspace(0, 1, 201))):
+        background = plotly.colors.unlabel_rgb(color)
+        chosen = zoo_charts.text_color_on(background)
+        other = "#FFFFFF" if chosen == "#000000" else "#000000"
+        assert _contrast(_rgb(chosen), background) >= max(4.5, _contrast(_rgb(other), background))
+    assert zoo_charts.text_color_on((68, 1, 84)) == "#FFFFFF"  # Viridis' dark purple end
+    assert zoo_charts.text_color_on((253, 231, 37)) == "#000000"  # its yellow end
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("task", ["eng-fra", "dates", "reverse"])
+def test_every_number_on_the_grid_reads_on_its_own_square(manifest, task, dark):
+    entries = _task(manifest, task)
+    offered = zoo_charts.metrics_of(entries)
+    for metric in {offered[0], *(m for m in offered if m.lower_is_better)}:  # the first one, and AER's reversed scale
+        style = style_for(dark=dark)
+        figure = zoo_charts.variant_heatmap(entries, metric, style=style)
+        heatmap = figure.data[0]
+        z = np.array(heatmap.z, dtype=float)
+        low, high = heatmap.zmin, heatmap.zmax
+        assert (low, high) == (np.nanmin(z), np.nanmax(z))  # the range plotly colours by, made explicit
+        scale = [[stop, color] for stop, color in heatmap.colorscale]  # the stops the figure sends
+        for annotation in figure.layout.annotations:
+            i, j = annotation.y, annotation.x
+            if np.isnan(z[i, j]):
+                assert annotation.text == "–"
+                page = (14, 17, 23) if dark else (255, 255, 255)  # Streamlit's dark and light backgrounds
+                assert _contrast(_rgb(annotation.font.color), page) >= 4.5
+                continue
+            assert annotation.text == metric.text(z[i, j])
+            position = (z[i, j] - low) / (high - low)
+            position = 1 - position if heatmap.reversescale else position
+            (square,) = plotly.colors.sample_colorscale(scale, [position])
+            assert _contrast(_rgb(annotation.font.color), plotly.colors.unlabel_rgb(square)) >= 4.5
+            assert annotation.font.size == style.font_size
+        assert not heatmap.text and not heatmap.texttemplate  # the numbers are the annotations, drawn once
+
+
+def test_rows_keep_missing_values_empty_and_never_round_a_miss_up(manifest):
+    dates = _task(manifest, "dates")
+    rows = {row["model"]: row for row in zoo_charts.table_rows(dates)}
+    aer = "AER (0 = gold alignment)"
+    assert rows["dates-gru-none"][aer] is None  # no attention: no alignment error, not a zero or "None"
+    assert rows["dates-gru-additive"][aer] == round(dates["dates-gru-additive"]["metrics"]["test"]["aer"], 3)
+    test = dates["dates-lstm-dot"]["metrics"]["test"]
+    assert test["exact_match"] < 1 and rows["dates-lstm-dot"]["exact match %"] == 99.95  # one miss in 2,000
+    assert test["char_accuracy"] < 1 and rows["dates-lstm-dot"]["character accuracy %"] == 99.99
+    assert rows["dates-gru-dot"]["exact match %"] == 100.0 == 100 * dates["dates-gru-dot"]["metrics"]["test"][
+        "exact_match"]  # fmt: skip
+    numbers = zoo_charts.table_numbers(dates)
+    assert set(numbers) == {"parameters", "epochs", "train minutes", "exact match %", "character accuracy %", aer}
+    assert numbers[aer] == {"label": "AER", "format": "%.3f", "help": aer}
+    assert numbers["exact match %"] == {"label": "exact %", "format": None, "help": "exact match %"}
+    assert numbers["parameters"]["format"] == "localized"
+    assert set(numbers) <= set(next(iter(rows.values())))  # every numeric column is a column of the rows

@@ -84,25 +84,30 @@ def chart(draw: Callable[..., go.Figure], trace: Trace, *args: Hashable, key: st
 
 
 def downloads(trace: Trace, stem: str, key: str) -> None:
-    """The trace as JSON and its attention matrix as CSV (generated only when clicked)."""
-    json_col, csv_col, _ = st.columns([1, 1, 2])
-    files = [(json_col, "the trace (JSON)", trace.to_json, "trace.json", "application/json", ":material/download:")]
+    """The trace as JSON and its attention matrix as CSV (generated only when clicked).
+
+    Short labels in a row that wraps: "Download the attention (CSV)" was cut to "Download the attentio…" in a
+    quarter of a 1280 px screen; the download icon says what the button does, the tooltip says it in full.
+    """
+    files = [("Trace (JSON)", "the whole decode as JSON", trace.to_json, "trace.json", "application/json")]
     if trace.attention is not None:
         files.append(
-            (csv_col, "the attention (CSV)", trace.attention_csv, "attention.csv", "text/csv", ":material/table:")
+            ("Attention (CSV)", "the attention matrix as CSV", trace.attention_csv, "attention.csv", "text/csv")
         )
-    else:
-        csv_col.caption("No attention matrix to download: this model uses one fixed context vector.")
-    for column, what, data, suffix, mime, icon in files:
-        column.download_button(
-            f"Download {what}",
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    for label, what, data, suffix, mime in files:
+        row.download_button(
+            label,
             data=data,  # a callable: the file is made only when clicked
             file_name=f"{stem}.{suffix}",
             mime=mime,
             key=f"{key}-{suffix.split('.')[-1]}",
             on_click="ignore",
-            icon=icon,
+            icon=":material/download:",
+            help=f"Download {what}.",
         )
+    if trace.attention is None:
+        row.caption("No attention matrix to download: this model uses one fixed context vector.")
 
 
 def file_stem(trace: Trace) -> str:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from .charts import ACCENT, MUTED, SECOND, _axis, _figure, _trace
+from .style import NORMAL, ChartStyle
 from .text import chart_label
 
 Entry = Mapping[str, Any]
@@ -34,6 +36,7 @@ class Metric:
     field: str
     percent: bool  # a fraction shown as a percentage
     lower_is_better: bool = False
+    header: str = ""  # a short column header for the table ("" = the label)
 
     def value(self, entry: Entry) -> float | None:
         raw = ((entry.get("metrics") or {}).get(self.split) or {}).get(self.field)
@@ -41,25 +44,35 @@ class Metric:
             return None
         return 100.0 * raw if self.percent else float(raw)
 
+    @property
+    def decimals(self) -> int:
+        return 3 if self.field == "aer" else 1
+
+    def rounded(self, value: float) -> float:
+        """The value as shown: AER to 3 decimals, others to 1, but never a rounded-up 100 for less (99.95 stays
+        99.95: a model that missed one example in 2,000 is not perfect)."""
+        if self.percent and 99.95 <= value < 100:
+            return math.floor(value * 100) / 100
+        return round(value, self.decimals)
+
     def text(self, value: float | None) -> str:
-        """The value as a label: AER to 3 decimals, others to 1, but never a rounded-up "100.0" for less."""
+        """The value as a label (see rounded)."""
         if value is None:
             return ""
-        if self.field == "aer":
-            return f"{value:.3f}"
         if self.percent and 99.95 <= value < 100:
-            return f"{math.floor(value * 100) / 100:.2f}"
-        return f"{value:.1f}"
+            return f"{self.rounded(value):.2f}"
+        return f"{value:.{self.decimals}f}"
 
 
 METRICS = (
     Metric("bleu", "BLEU", "test", "bleu", False),
-    Metric("bleu_long", "BLEU on 7+ word sources", "test", "bleu_long", False),
-    Metric("exact_match", "exact match %", "test", "exact_match", True),
-    Metric("char_accuracy", "character accuracy %", "test", "char_accuracy", True),
-    Metric("aer", "AER (0 = gold alignment)", "test", "aer", False, lower_is_better=True),
-    Metric("long_exact_match", "exact match % on unseen lengths", "test_long", "exact_match", True),
-)
+    Metric("bleu_long", "BLEU on 7+ word sources", "test", "bleu_long", False, header="BLEU 7+ words"),
+    Metric("exact_match", "exact match %", "test", "exact_match", True, header="exact %"),
+    Metric("char_accuracy", "character accuracy %", "test", "char_accuracy", True, header="char. %"),
+    Metric("aer", "AER (0 = gold alignment)", "test", "aer", False, lower_is_better=True, header="AER"),
+    Metric("long_exact_match", "exact match % on unseen lengths", "test_long", "exact_match", True,
+           header="exact % unseen"),
+)  # fmt: skip
 
 
 def metrics_of(entries: Mapping[str, Entry]) -> list[Metric]:
@@ -95,30 +108,88 @@ def variant_grid(
     return cells, attentions, values, names
 
 
-def variant_heatmap(entries: Mapping[str, Entry], metric: Metric, selected: str | None = None) -> go.Figure:
+def relative_luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour given as 0-255 channels."""
+
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_color_on(rgb: tuple[float, float, float]) -> str:
+    """Black or white, whichever contrasts more with this background (WCAG contrast ratio; on any colour the
+    better of the two is at least 4.58:1)."""
+    luminance = relative_luminance(rgb)
+    on_black, on_white = (luminance + 0.05) / 0.05, 1.05 / (luminance + 0.05)
+    return "#000000" if on_black >= on_white else "#FFFFFF"
+
+
+def _gap_text(style: ChartStyle) -> str:
+    """The "–" of a variant not shipped, on the page's own background: 5.7:1 on white, 6.9:1 on the dark theme."""
+    return style.muted if style.dark else "#666666"
+
+
+def _scale_rgb(scale: str, fractions: list[float]) -> list[tuple[float, float, float]]:
+    """The colours a plotly colour scale gives these positions in [0, 1], as 0-255 channels."""
+    colors = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(scale), fractions)  # linear in RGB
+    return [plotly.colors.unlabel_rgb(color) for color in colors]
+
+
+def variant_heatmap(
+    entries: Mapping[str, Entry], metric: Metric, selected: str | None = None, style: ChartStyle = NORMAL
+) -> go.Figure:
     """Cell × attention, coloured by the metric (the better end always bright), each square labelled with its
-    value; "–" marks a variant that is not shipped. The selected model is outlined."""
+    value in black or white, whichever reads better on that square's colour; "–" marks a variant that is not
+    shipped. The selected model is outlined."""
     cells, attentions, values, names = variant_grid(entries, metric)
     shown = [[metric.text(None if math.isnan(v) else v) or "–" for v in row] for row in values]
     hover = [
         [f"{chart_label(name)}<br>{metric.label}: {text}" if name else "not shipped" for name, text in pairs]
         for pairs in (zip(n, t, strict=True) for n, t in zip(names, shown, strict=True))
     ]
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if high == low:  # one value (or all equal): the middle of the scale
+        low, high = low - 0.5, high + 0.5
     heatmap = _trace(
         "heatmap",
         z=values,
         x=list(range(len(attentions))),
         y=list(range(len(cells))),
-        text=shown,
-        texttemplate="%{text}",
+        zmin=low,
+        zmax=high,
         hovertext=hover,
         hoverinfo="text",
-        colorscale=QUALITY_SCALE,
+        colorscale=plotly.colors.get_colorscale(QUALITY_SCALE),  # the stops the text colours were chosen on
         reversescale=metric.lower_is_better,
         colorbar={"title": {"text": metric.label.split(" (")[0]}, "thickness": 12},
         xgap=2,
         ygap=2,
     )
+    # The numbers are annotations, not the heatmap's own text: plotly gives a heatmap's text one colour (or its
+    # own light/dark guess, unreadable on mid-scale squares on a dark page); each annotation gets its own.
+    where = [(i, j) for i in range(len(cells)) for j in range(len(attentions)) if math.isfinite(values[i, j])]
+    fractions = [(values[i, j] - low) / (high - low) for i, j in where]
+    if metric.lower_is_better:
+        fractions = [1 - f for f in fractions]
+    backgrounds = dict(zip(where, _scale_rgb(QUALITY_SCALE, fractions), strict=True))
+    labels = [
+        {
+            "x": j,
+            "y": i,
+            "text": text,
+            "showarrow": False,
+            "font": {
+                "color": text_color_on(backgrounds[i, j]) if (i, j) in backgrounds else _gap_text(style),
+                "size": style.font_size,
+            },
+        }
+        for i, row in enumerate(shown)
+        for j, text in enumerate(row)
+    ]
     outline = [
         {
             "type": "rect",
@@ -136,8 +207,10 @@ def variant_heatmap(entries: Mapping[str, Entry], metric: Metric, selected: str 
         [heatmap],
         height=70 + 60 * len(cells),
         title=f"{metric.label} by cell and attention",
+        style=style,
         xaxis=_axis(attentions, "attention"),
         yaxis=_axis(cells, "cell", autorange="reversed"),
+        annotations=labels,
         shapes=outline or None,
     )
 
@@ -165,7 +238,7 @@ ATTENTION_COLORS = {  # Okabe-Ito (colour-blind safe); the fixed-context baselin
 CELL_DASHES = {"gru": "solid", "lstm": "dash", "rnn": "dot"}
 
 
-def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -> go.Figure:
+def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, style: ChartStyle = NORMAL) -> go.Figure:
     """One line per model over length buckets: the colour says the attention (fixed context grey), the dash
     says the cell, and the selected model is drawn thick, so the baseline's fall with length stands out."""
     lines, measured, buckets = [], "score", []
@@ -195,16 +268,17 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None) -
     return _figure(
         lines,
         height=380,
+        style=style,
         title=f"{measured} by {'source' if measured == 'BLEU' else 'input'} length"
         + (" (the longest buckets were never seen in training)" if unseen else ""),
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": buckets,
                "title": {"text": "length (words)" if measured == "BLEU" else "length (characters)"}},
         yaxis={"title": {"text": measured}},  # not from zero: the differences between models are the point
-        legend={"font": {"size": 11}},
+        legend={"font": {"size": style.font_size - 2}},
     )  # fmt: skip
 
 
-def training_curves(entry: Entry) -> go.Figure | None:
+def training_curves(entry: Entry, style: ChartStyle = NORMAL) -> go.Figure | None:
     """Train and validation loss per epoch from the card's history (None when the card recorded none)."""
     history = (entry.get("training") or {}).get("history") or []
     if not history:
@@ -231,6 +305,7 @@ def training_curves(entry: Entry) -> go.Figure | None:
         data,
         height=300,
         title="Loss per target token by epoch",
+        style=style,
         xaxis={"title": {"text": "epoch"}, "dtick": 1},
         yaxis={"title": {"text": "cross-entropy"}, "rangemode": "tozero"},
         **kept,
@@ -238,7 +313,7 @@ def training_curves(entry: Entry) -> go.Figure | None:
 
 
 def table_rows(entries: Mapping[str, Entry]) -> list[dict[str, Any]]:
-    """One row per model: its variant, size, training and every metric its task has (blank where missing)."""
+    """One row per model: its variant, size, training and every metric its task has (None where missing)."""
     metrics = metrics_of(entries)
     rows = []
     for name, entry in sorted(entries.items()):
@@ -254,9 +329,27 @@ def table_rows(entries: Mapping[str, Entry]) -> list[dict[str, Any]]:
         }
         for metric in metrics:
             value = metric.value(entry)
-            row[metric.label] = None if value is None else round(value, 3 if metric.field == "aer" else 1)
+            row[metric.label] = None if value is None else metric.rounded(value)
         rows.append(row)
     return rows
+
+
+def table_numbers(entries: Mapping[str, Entry]) -> dict[str, dict[str, str | None]]:
+    """The numeric columns of table_rows: column -> its short header, display format (None: the number as it is,
+    already rounded) and, where the header is short, the full name."""
+    columns: dict[str, dict[str, str | None]] = {
+        "parameters": {"label": "parameters", "format": "localized", "help": None},
+        "epochs": {"label": "epochs", "format": None, "help": None},
+        "train minutes": {"label": "minutes", "format": None, "help": "Training time in minutes."},
+    }
+    for metric in metrics_of(entries):
+        short = metric.header or metric.label
+        columns[metric.label] = {
+            "label": short,
+            "format": f"%.{metric.decimals}f" if metric.field == "aer" else None,
+            "help": metric.label if short != metric.label else None,
+        }
+    return columns
 
 
 def shared_settings(entries: Mapping[str, Entry]) -> dict[str, Any]:

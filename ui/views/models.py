@@ -32,12 +32,13 @@ def page() -> None:
         metric = picker.selectbox(
             "Measure", metrics, key=state.ZOO_METRIC, format_func=lambda m: m.label, help="Colours the grid below."
         )
-        components.plot(zoo_charts.variant_heatmap(entries, metric, selected.name), key="models-grid")
+        style = state.chart_style()
+        components.plot(zoo_charts.variant_heatmap(entries, metric, selected.name, style), key="models-grid")
         if metric.lower_is_better:
             st.caption("Lower is better here: the brightest squares align closest to the gold alignment.")
 
         st.subheader("By length")
-        components.plot(zoo_charts.by_length_chart(entries, selected.name), key="models-by-length")
+        components.plot(zoo_charts.by_length_chart(entries, selected.name, style), key="models-by-length")
         st.caption(
             "Colour is the attention score; grey lines are fixed-context models (attention none), the whole source "
             "squeezed into one vector. The dash is the cell: GRU solid, LSTM dashed, RNN dotted. The thick line is "
@@ -45,16 +46,26 @@ def page() -> None:
         )
 
         st.subheader("Every model")
+        numbers = zoo_charts.table_numbers(entries)
+        table = pd.DataFrame(zoo_charts.table_rows(entries))
+        for column in numbers:  # a column missing everywhere is still a number column (it sorts as one)
+            table[column] = pd.to_numeric(table[column], errors="coerce")
         st.dataframe(
-            pd.DataFrame(zoo_charts.table_rows(entries)),
+            table,
             hide_index=True,
             width="stretch",
-            column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+            column_config={column: st.column_config.NumberColumn(**spec) for column, spec in numbers.items()},
+            placeholder="—",
         )
-        st.caption("Click a column's header to sort by it.")
+        st.caption(
+            "Click a column's header to sort by it; hover a header for its full name. — : not measured (a "
+            "fixed-context model has no attention, so no alignment error)."
+            if any(metric.field == "aer" for metric in metrics)
+            else "Click a column's header to sort by it; hover a header for its full name."
+        )
 
     st.subheader(md_escape(f"Training of {selected.name}"))
-    curves = zoo_charts.training_curves(selected.entry)
+    curves = zoo_charts.training_curves(selected.entry, state.chart_style())
     if curves is None:
         st.info("This model's card records no per-epoch history.")
     else:

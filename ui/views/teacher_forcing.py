@@ -8,7 +8,34 @@ import streamlit as st
 from ui import cache, charts, components, state
 from ui.text import display_token, md_escape
 
-NUMBERS = {name: st.column_config.NumberColumn(format="%.4f") for name in ("p(gold)", "loss", "p(output)")}
+# Each table has half the main area: 392 px at 1280×720 with the sidebar open. The key columns come first, narrow
+# and fixed, so they are never the ones pushed off-screen; the token columns share what is left (and widen on a
+# wider screen). The fed token is left out: it is the row above's gold (teacher-forced) or output (free-running).
+TABLE_PX = 392
+NAMED_UNKNOWN = 5  # unknown reference words named in the warning; a long list would push the page down
+KEY_COLUMNS = {
+    "t": st.column_config.NumberColumn("t", width=36, help="The decoder step."),
+    "✓": st.column_config.TextColumn("✓", width=36, help="✓ where the model's token is the gold token."),
+    "p(gold)": st.column_config.NumberColumn(
+        "p(gold)", format="%.4f", width=68, help="The probability the model gave the gold token."
+    ),
+    "loss": st.column_config.NumberColumn("loss", format="%.3f", width=56, help="−log p(gold)."),
+    "p(output)": st.column_config.NumberColumn(
+        "p(output)", format="%.4f", width=76, help="The probability of the token the model wrote."
+    ),
+}
+
+
+def _columns(table: pd.DataFrame) -> dict:
+    """Fixed widths for the key columns, and the room that is left shared by the token columns."""
+    keys = [name for name in table.columns if name in KEY_COLUMNS]
+    tokens = [name for name in table.columns if name not in KEY_COLUMNS]
+    left = TABLE_PX - sum(KEY_COLUMNS[name]["width"] for name in keys)
+    token_px = left // max(len(tokens), 1)
+    return {
+        **{name: KEY_COLUMNS[name] for name in keys},
+        **{name: st.column_config.TextColumn(name, width=token_px) for name in tokens},
+    }
 
 
 def page() -> None:
@@ -50,12 +77,13 @@ def page() -> None:
         return
     components.unknown_note(teacher)
     if teacher.unknown_reference_tokens:
-        unknown = [teacher.reference_tokens[i] for i in teacher.unknown_reference_tokens]
+        unknown = list(dict.fromkeys(teacher.reference_tokens[i] for i in teacher.unknown_reference_tokens))
+        named = ", ".join(f"«{display_token(tok)}»" for tok in unknown[:NAMED_UNKNOWN])
+        more = f" and {len(unknown) - NAMED_UNKNOWN} more" if len(unknown) > NAMED_UNKNOWN else ""
         st.warning(
             md_escape(
-                "The model cannot write "
-                + ", ".join(f"«{display_token(tok)}»" for tok in dict.fromkeys(unknown))
-                + " (not in its output vocabulary), so the gold token there is <unk>."
+                f"The model cannot write {named}{more} (not in its output vocabulary), so the gold token there "
+                "is <unk>."
             )
         )
 
@@ -64,7 +92,10 @@ def page() -> None:
     tf_col, free_col = st.columns(2, gap="medium")
     with tf_col:
         st.subheader("Teacher-forced")
-        st.caption("The gold token is fed at each step; the model's prediction, p(gold) and the loss −log p(gold).")
+        st.caption(
+            "The gold token is fed at each step (the row above's gold); the model's prediction, p(gold) and the loss "
+            "−log p(gold)."
+        )
         if teacher.attention is not None:
             components.chart(
                 charts.attention_heatmap,
@@ -74,12 +105,13 @@ def page() -> None:
                 gold_rows=True,
                 key="tf-heatmap",
             )
-        st.dataframe(_teacher_table(teacher), hide_index=True, width="stretch", column_config=NUMBERS)
+        table = _teacher_table(teacher)
+        st.dataframe(table, hide_index=True, width="stretch", column_config=_columns(table))
         if teacher.total_loss is not None:
             st.caption(f"Total loss: {teacher.total_loss:.3f}")
     with free_col:
         st.subheader("Free-running")
-        st.caption("The model's own previous output is fed back at each step (greedy).")
+        st.caption("The model's own previous output is fed back at each step (greedy): the row above's output.")
         if free.attention is not None:
             components.chart(
                 charts.attention_heatmap,
@@ -88,7 +120,8 @@ def page() -> None:
                 mark=diverged,
                 key="free-heatmap",
             )
-        st.dataframe(_free_table(free), hide_index=True, width="stretch", column_config=NUMBERS)
+        table = _free_table(free)
+        st.dataframe(table, hide_index=True, width="stretch", column_config=_columns(table))
         st.caption(md_escape(f"Output: {free.output_text}"))
     if teacher.attention is not None:
         st.caption("Both maps use the same colour scale, α from 0 to 1; the dashed line marks the first divergence.")
@@ -149,16 +182,16 @@ def _divergence_note(free, diverged: int | None) -> None:
 
 
 def _teacher_table(trace) -> pd.DataFrame:
+    """Step, ✓, p(gold), loss, then the tokens: the key columns first, so a narrow screen cuts only tokens."""
     return pd.DataFrame(
         [
             {
                 "t": step.t,
-                "fed (gold y(t−1))": display_token(step.input_token),
-                "prediction": display_token(step.output_token),
-                "gold": display_token(step.gold_token or ""),
+                "✓": "✓" if step.output_token == step.gold_token else "✗",
                 "p(gold)": step.gold_prob,
                 "loss": step.loss,
-                "right": "✓" if step.output_token == step.gold_token else "✗",
+                "gold": display_token(step.gold_token or ""),
+                "predicted": display_token(step.output_token),
             }
             for step in trace.steps
         ]
@@ -166,15 +199,15 @@ def _teacher_table(trace) -> pd.DataFrame:
 
 
 def _free_table(trace) -> pd.DataFrame:
+    """Step, ✓ (the gold token was written), p(output), then the tokens."""
     return pd.DataFrame(
         [
             {
                 "t": step.t,
-                "fed (own y(t−1))": display_token(step.input_token),
-                "output": display_token(step.output_token),
+                "✓": "✓" if step.output_token == step.gold_token else "✗",
                 "p(output)": step.output_prob,
+                "output": display_token(step.output_token),
                 "gold": display_token(step.gold_token) if step.gold_token is not None else "",
-                "same": "✓" if step.output_token == step.gold_token else "✗",
             }
             for step in trace.steps
         ]
