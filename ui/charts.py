@@ -28,7 +28,7 @@ ACCENT = "#E69F00"  # Okabe-Ito orange: the chosen token, the divergence, the hi
 SECOND = "#0072B2"  # Okabe-Ito blue: the other series
 MUTED = "#8C8C8C"  # readable on light and dark backgrounds
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-TOOLBAR_PX = 24  # the band at the top of a titled figure where plotly's toolbar appears
+TOOLBAR_PX = 34  # the band at the top of a titled figure where plotly's toolbar appears
 
 
 class NoAttentionError(ValueError):

@@ -59,6 +59,7 @@ CELLS_UNITS_PICKED = {"encoder": "cells_encoder_units", "decoder": "cells_decode
 CELLS_STEP_SLIDER = "cells_step_slider"  # Cells' view of STEP
 CELLS_UNITS_MODEL = "_cells_units_model"  # not a widget: the model the picked units belong to
 SIDEBAR_SHOWN = "_sidebar_shown"  # not a widget: the sidebar state last asked of the page (collapsed or auto)
+TEXT_ON_PAGE = "text_on_page"  # a phone's input box on Translate itself, a view of TEXT (the sidebar is a drawer)
 
 # ---- query parameters ----
 Q_MODEL = "model"
@@ -451,6 +452,22 @@ def fold_sidebar() -> None:
     if ss.get(SIDEBAR_SHOWN, "auto") != wanted:
         ss[SIDEBAR_SHOWN] = wanted
         st.set_page_config(initial_sidebar_state=wanted if wanted == "collapsed" else "expanded")
+
+
+def on_a_phone() -> bool:
+    """Whether the browser says it is a phone (its User-Agent names a mobile device)."""
+    headers = getattr(st.context, "headers", None) or {}
+    return "Mobi" in (headers.get("User-Agent") or "")
+
+
+def show_text_on_page() -> None:
+    """Before the page's own input box is drawn: it shows the current input."""
+    st.session_state[TEXT_ON_PAGE] = st.session_state.get(TEXT, "")
+
+
+def on_text_on_page() -> None:
+    st.session_state[TEXT] = st.session_state.get(TEXT_ON_PAGE, "")
+    on_input_change()
 
 
 def chart_style() -> ChartStyle:

@@ -12,6 +12,7 @@ import pytest
 
 from seq2seq_viz import greedy, list_models, load_model
 from ui import equations, state
+from ui.text import display_token
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -175,5 +176,51 @@ def test_no_equation_is_cut_on_the_step_page(chromium_browser, app_url, zoo, vie
                 time.sleep(0.5)
                 overflowing = page.evaluate(OVERFLOWING_EQUATIONS_JS)
                 assert overflowing == 0, (name, present, viewport)
+    finally:
+        context.close()
+
+
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36"
+)
+RECTS_JS = """key => {
+  const root = document.querySelector(`.st-key-${key}`);
+  const rect = sel => { const el = root && root.querySelector(sel); if (!el) return null;
+                        const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; };
+  return {modebar: rect('.modebar-container .modebar'), title: rect('.gtitle')};
+}"""
+
+
+def test_a_phone_types_on_the_page_and_no_toolbar_covers_a_title(chromium_browser, app_url, zoo):
+    name, _ = _subject(zoo)
+    context = chromium_browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, user_agent=PHONE_UA
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{app_url}/translate?model={name}")
+        page.wait_for_selector(".st-key-translate-heatmap .xtick text")
+        box = page.locator(".st-key-text_on_page input")  # the input is on the page: no drawer to open and close
+        new = "We are happy." if list_models(zoo.path)[name]["config"]["task"] == "eng-fra" else "abcd"
+        box.fill(new)
+        box.press("Enter")
+        tokens = greedy(load_model(name, directory=zoo.path), new).source_tokens
+        page.wait_for_function(
+            "x => JSON.stringify([...document.querySelectorAll('.st-key-translate-heatmap .xtick text')]"
+            ".map(t => t.textContent)) === JSON.stringify(x)",
+            arg=[display_token(t) for t in tokens],
+        )
+        assert page.evaluate("() => document.querySelector('[data-testid=\"stSidebar\"]').dataset.collapsed") == "true"
+        heatmap = page.locator(".st-key-translate-heatmap")
+        heatmap.scroll_into_view_if_needed()
+        heatmap.tap(position={"x": 150, "y": 150})  # a tap shows plotly's toolbar
+        time.sleep(0.5)
+        rects = page.evaluate(RECTS_JS, "translate-heatmap")
+        assert rects["title"] is not None
+        if rects["modebar"] is not None:
+            assert rects["modebar"]["bottom"] <= rects["title"]["top"] + 1, rects
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-translate.png"))
     finally:
         context.close()

@@ -17,6 +17,15 @@ def page() -> None:
     if description:
         st.caption(md_escape(f"{model.name}: {description}"))
 
+    if state.on_a_phone():  # the sidebar is a drawer over the page there: type here and see the result at once
+        state.show_text_on_page()
+        st.text_input(
+            "Input",
+            key=state.TEXT_ON_PAGE,
+            max_chars=cache.LIMITS.input_chars,
+            on_change=state.on_text_on_page,
+            placeholder="Type a sentence and press Enter",
+        )
     examples = state.example_inputs(model, cache.examples(model))
     if examples:
         st.pills(
