@@ -99,66 +99,73 @@ def _reveal_line(lines: list[equations.Line]) -> int:
 
 
 def _controls(t: int, last: int, lines: list[equations.Line], playing: bool, present: bool) -> None:
-    """Previous / Next (← / →), Play (Space); outside presentation mode also First / Last, the speed and a slider."""
+    """Previous / Next (← / →), Play (Space); outside presentation mode also First / Last, the speed and a slider.
+
+    The buttons sit in one wrapping row at their own width, so at a large zoom they wrap instead of shrinking to
+    "P…"; the step, the speed and the reveal switch sit in a second row."""
     at_start, at_end = state.at_start(), state.at_end(last, len(lines))
+    buttons = st.container(horizontal=True, vertical_alignment="center", gap="small", key="step-controls")
+    with buttons:
+        if not present:
+            st.button("First", key="step-first", on_click=_go, args=(0,), disabled=t == 0)
+        st.button(
+            "Previous",
+            icon=":material/chevron_left:",
+            key="step-previous",
+            on_click=_move,
+            args=(-1, last, len(lines)),
+            disabled=at_start,
+            shortcut="Left",
+            help="Previous (←): the previous line of the chain in presentation mode, else the previous step",
+        )
+        st.button(
+            "Next",
+            icon=":material/chevron_right:",
+            key="step-next",
+            on_click=_move,
+            args=(+1, last, len(lines)),
+            disabled=at_end,
+            shortcut="Right",
+            help="Next (→): the next line of the chain in presentation mode, else the next step",
+        )
+        if not present:
+            st.button("Last", key="step-last", on_click=_go, args=(last,), disabled=t == last)
+        st.button(
+            "Pause" if playing else "Play",
+            icon=":material/pause:" if playing else ":material/play_arrow:",
+            key="step-play",
+            on_click=_toggle_play,
+            args=(last, len(lines)),
+            disabled=last == 0 and (not present or len(lines) == 1),
+            shortcut="Space",
+            help="Play / pause (Space)",
+        )
+        if present:
+            _predict_toggle()
+            st.markdown(md_escape(f"t = {t} of {last} · line {st.session_state[state.SUBSTEP] + 1} of {len(lines)}"))
     if present:
-        previous, following, play, predict, where = st.columns([1.2, 1.2, 1.2, 1.6, 2.8], vertical_alignment="center")
-    else:  # two rows: the buttons, then where and how fast (one row of seven did not fit beside the sidebar)
-        first, previous, following, final, play = st.columns([1, 1.3, 1.3, 1, 1.3], vertical_alignment="bottom")
-        first.button("First", key="step-first", on_click=_go, args=(0,), disabled=t == 0, width="stretch")
-        final.button("Last", key="step-last", on_click=_go, args=(last,), disabled=t == last, width="stretch")
-        where, speed, predict = st.columns([4, 2, 2.4], vertical_alignment="bottom")
-    previous.button(
-        "Previous",
-        icon=":material/chevron_left:",
-        key="step-previous",
-        on_click=_move,
-        args=(-1, last, len(lines)),
-        disabled=at_start,
-        shortcut="Left",
-        width="stretch",
-        help="Previous (←): the previous line of the chain in presentation mode, else the previous step",
-    )
-    following.button(
-        "Next",
-        icon=":material/chevron_right:",
-        key="step-next",
-        on_click=_move,
-        args=(+1, last, len(lines)),
-        disabled=at_end,
-        shortcut="Right",
-        width="stretch",
-        help="Next (→): the next line of the chain in presentation mode, else the next step",
-    )
-    play.button(
-        "Pause" if playing else "Play",
-        icon=":material/pause:" if playing else ":material/play_arrow:",
-        key="step-play",
-        on_click=_toggle_play,
-        args=(last, len(lines)),
-        disabled=last == 0 and (not present or len(lines) == 1),
-        shortcut="Space",
-        width="stretch",
-        help="Play / pause (Space)",
-    )
-    predict.toggle(
-        "Predict, then reveal",
-        key=state.PREDICT,
-        persist_state="session",
-        on_change=_clicked,
-        help="Hide each step's attention row and output until it is revealed: first guess where it will look.",
-    )
-    if present:
-        where.markdown(md_escape(f"t = {t} of {last} · line {st.session_state[state.SUBSTEP] + 1} of {len(lines)}"))
         if playing:
             st.progress(t / max(last, 1))
         return
+    where, speed, predict = st.columns([3, 1.8, 3.2], vertical_alignment="bottom")
+    with predict:
+        _predict_toggle()
     speed.select_slider("Seconds per step", state.SPEEDS, key=state.SPEED, on_change=_clicked)
     if playing:  # a slider would send back the step it showed, racing the timer: show progress instead
         where.progress(t / max(last, 1), text=f"Playing: step {t} of {last}")
     elif last > 0:
         st.session_state[state.STEP_SLIDER] = t
         where.slider("Step t", 0, last, key=state.STEP_SLIDER, on_change=_slid)
+
+
+def _predict_toggle() -> None:
+    st.toggle(
+        "Predict, then reveal",
+        key=state.PREDICT,
+        persist_state="session",
+        on_change=_clicked,
+        help="Hide each step's attention row and output until it is revealed: first guess where it will look.",
+    )
 
 
 def _go(target: int) -> None:
