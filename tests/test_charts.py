@@ -19,7 +19,7 @@ from seq2seq_viz.model import Seq2Seq
 from seq2seq_viz.vocab import Vocab
 from ui import charts
 from ui.style import PRESENT, style_for
-from ui.text import chart_label, chart_labels, display_token, md_escape
+from ui.text import chart_label, chart_labels, display_token, md_escape, quoted
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
@@ -262,3 +262,9 @@ def test_long_word_rows_stand_their_labels_upright():
     figure = charts.alignment_view(greedy(model, "the weather is nice today and we are very happy"))
     upright = [a for a in figure.to_dict()["layout"]["annotations"] if a["textangle"] == -90]
     assert [a["text"] for a in upright][:3] == ["the", "weather", "is"] and figure.data[-2].mode == "markers"
+
+
+def test_a_long_list_of_tokens_names_five_and_counts_the_rest():
+    tokens = [f"w{i}" for i in range(8)]
+    assert quoted(tokens) == "«w0», «w1», «w2», «w3», «w4» and 3 more"
+    assert quoted(["*a*"]) == "«\\*a\\*»"  # each token is markdown-escaped

@@ -43,6 +43,10 @@ def display_newlines(text: str) -> str:
     return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
-def quoted(tokens: list[str]) -> str:
-    """Tokens listed for a sentence, e.g. « é », « ß » (markdown-escaped)."""
-    return ", ".join(f"«{md_escape(display_token(tok))}»" for tok in tokens)
+NAMED_TOKENS = 5  # tokens a sentence names before "and N more": a long list would push the page down
+
+
+def quoted(tokens: list[str], limit: int = NAMED_TOKENS) -> str:
+    """Tokens listed for a sentence, e.g. «é», «ß» and 3 more (markdown-escaped; at most `limit` named)."""
+    named = ", ".join(f"«{md_escape(display_token(tok))}»" for tok in tokens[:limit])
+    return named + (f" and {len(tokens) - limit} more" if len(tokens) > limit else "")

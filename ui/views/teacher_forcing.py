@@ -6,13 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from ui import cache, charts, components, state
-from ui.text import display_token, md_escape
+from ui.text import display_token, md_escape, quoted
 
 # Each table has half the main area: 392 px at 1280×720 with the sidebar open. The key columns come first, narrow
 # and fixed, so they are never the ones pushed off-screen; the token columns share what is left (and widen on a
 # wider screen). The fed token is left out: it is the row above's gold (teacher-forced) or output (free-running).
 TABLE_PX = 392
-NAMED_UNKNOWN = 5  # unknown reference words named in the warning; a long list would push the page down
 KEY_COLUMNS = {
     "t": st.column_config.NumberColumn("t", width=36, help="The decoder step."),
     "✓": st.column_config.TextColumn("✓", width=36, help="✓ where the model's token is the gold token."),
@@ -78,13 +77,9 @@ def page() -> None:
     components.unknown_note(teacher)
     if teacher.unknown_reference_tokens:
         unknown = list(dict.fromkeys(teacher.reference_tokens[i] for i in teacher.unknown_reference_tokens))
-        named = ", ".join(f"«{display_token(tok)}»" for tok in unknown[:NAMED_UNKNOWN])
-        more = f" and {len(unknown) - NAMED_UNKNOWN} more" if len(unknown) > NAMED_UNKNOWN else ""
         st.warning(
-            md_escape(
-                f"The model cannot write {named}{more} (not in its output vocabulary), so the gold token there "
-                "is <unk>."
-            )
+            f"The model cannot write {quoted(unknown)} (not in its output vocabulary), so the gold token there "
+            + md_escape("is <unk>.")
         )
 
     diverged = charts.divergence_step(free)
