@@ -120,7 +120,7 @@ def page() -> None:
         st.caption(md_escape(f"Output: {free.output_text}"))
     if teacher.attention is not None:
         st.caption("Both maps use the same colour scale, α from 0 to 1; the dashed line marks the first divergence.")
-    components.plot(charts.teacher_forcing_comparison(teacher, free), key="tf-comparison")
+    components.plot(charts.teacher_forcing_comparison(teacher, free, state.chart_style()), key="tf-comparison")
 
     _intervention(model, selection.text, reference, free, diverged)
 
