@@ -21,7 +21,7 @@ def tiny_model(seed: int = 0, **overrides) -> Seq2Seq:
     return Seq2Seq(ModelConfig(**{**fields, **overrides}), LETTERS, LETTERS).eval()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_model():
     return tiny_model
 

@@ -29,9 +29,8 @@ def validated(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def traces():
-    from conftest import tiny_model
-
+def traces(make_model):
+    tiny_model = make_model
     return {
         "gru-bi": greedy(tiny_model(0, cell="gru", attention="general", bidirectional=True), TEXT),
         "lstm": greedy(tiny_model(1, cell="lstm", attention="additive"), TEXT),
@@ -77,11 +76,9 @@ def test_bidirectional_encoder_units_are_named_by_direction(traces):
     assert cell_charts.unit_label(traces["lstm"], "encoder", 7) == "7"
 
 
-def test_gate_rows_of_a_two_layer_bidirectional_encoder_are_the_top_layer_forward_then_backward():
+def test_gate_rows_of_a_two_layer_bidirectional_encoder_are_the_top_layer_forward_then_backward(make_model):
     """The labels rest on this: row u < H/2 is the forward cell, u ≥ H/2 the backward one, of the top layer."""
-    from conftest import tiny_model
-
-    model = tiny_model(3, cell="lstm", attention="general", bidirectional=True, layers=2)
+    model = make_model(3, cell="lstm", attention="general", bidirectional=True, layers=2)
     trace = greedy(model, TEXT)
     rnn, half, last = model.encoder.rnn, 4, len(trace.source_tokens) - 1
     below = np.asarray(trace.encoder["layers"][0])  # (S, H): layer 1's outputs, layer 2's inputs
