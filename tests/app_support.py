@@ -158,3 +158,15 @@ def figures(at: AppTest) -> dict[str, dict]:
 
 def heatmap_z(spec: dict) -> np.ndarray:
     return decode_array(spec["data"][0]["z"])
+
+
+def states_of(trace, side: str) -> np.ndarray:
+    """The encoder's states h_j or the decoder's s_t of a Trace, one row per token."""
+    return np.asarray(trace.encoder["states"] if side == "encoder" else [s.state for s in trace.steps])
+
+
+def gate_of(trace, side: str, gate: str) -> np.ndarray:
+    """One gate's activations over time on one side of a Trace, one row per token."""
+    if side == "encoder":
+        return np.asarray(trace.encoder["gates"][gate])
+    return np.asarray([s.gates[gate] for s in trace.steps])

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_support import assert_clean, decode_array, figures, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+from app_support import (  # noqa: F401  (zoo is a fixture)
+    assert_clean,
+    decode_array,
+    figures,
+    gate_of,
+    load,
+    run_app,
+    states_of,
+    zoo,
+)
 
 from seq2seq_viz import greedy
 from ui import cell_charts, state
@@ -21,16 +30,6 @@ PICKED = {"encoder": "cells_encoder_units", "decoder": "cells_decoder_units"}
 @pytest.fixture(scope="module", autouse=True)
 def _zoo(zoo):  # noqa: F811
     return zoo
-
-
-def _states(trace, side: str) -> np.ndarray:
-    return np.asarray(trace.encoder["states"] if side == "encoder" else [s.state for s in trace.steps])
-
-
-def _gate(trace, side: str, gate: str) -> np.ndarray:
-    if side == "encoder":
-        return np.asarray(trace.encoder["gates"][gate])
-    return np.asarray([s.gates[gate] for s in trace.steps])
 
 
 def _lines(spec: dict, panel: str) -> list[dict]:
@@ -68,9 +67,9 @@ def test_gru_page_shows_the_most_variable_units_their_gates_the_keep_gate_and_tw
     found = figures(at)
     for side in ("encoder", "decoder"):
         spec = found[f"cells-{side}-units"]
-        expected = list(np.argsort(-_states(trace, side).std(axis=0))[:3])
+        expected = list(np.argsort(-states_of(trace, side).std(axis=0))[:3])
         assert _units_of(spec) == expected
-        panels = {"state": _states(trace, side), **{g: _gate(trace, side, g) for g in ("reset", "update")}}
+        panels = {"state": states_of(trace, side), **{g: gate_of(trace, side, g) for g in ("reset", "update")}}
         for panel, values in panels.items():
             for line, unit in zip(_lines(spec, panel), expected, strict=True):
                 np.testing.assert_allclose(decode_array(line["y"]), values[:, unit], atol=1e-9)
@@ -81,15 +80,15 @@ def test_gru_page_shows_the_most_variable_units_their_gates_the_keep_gate_and_tw
     assert legend == [f"{u} {'→' if u < 4 else '←'}" for u in encoder]  # units 0-3 read →, 4-7 read ←
     assert found["cells-encoder-units"]["layout"]["xaxis"]["ticktext"] == source_labels(trace)
 
-    z = _gate(trace, "encoder", "update")  # bidirectional: [→ 4 units ; ← 4 units]
+    z = gate_of(trace, "encoder", "update")  # bidirectional: [→ 4 units ; ← 4 units]
     forward, backward = found["cells-encoder-keep"]["data"]
     np.testing.assert_allclose(decode_array(forward["y"]), z[:, :4].mean(axis=1), atol=1e-9)
     np.testing.assert_allclose(decode_array(backward["y"]), z[:, 4:].mean(axis=1), atol=1e-9)
     (decoder,) = found["cells-decoder-keep"]["data"]
-    np.testing.assert_allclose(decode_array(decoder["y"]), _gate(trace, "decoder", "update").mean(axis=1), atol=1e-9)
+    np.testing.assert_allclose(decode_array(decoder["y"]), gate_of(trace, "decoder", "update").mean(axis=1), atol=1e-9)
 
-    _assert_pca(found["cells-encoder-pca"], _states(trace, "encoder"))
-    _assert_pca(found["cells-decoder-pca"], _states(trace, "decoder"))
+    _assert_pca(found["cells-encoder-pca"], states_of(trace, "encoder"))
+    _assert_pca(found["cells-decoder-pca"], states_of(trace, "decoder"))
     assert found["cells-decoder-pca"]["data"][0]["text"][1:] == output_labels(trace)[1:]  # step 0 is ringed
     latex = [element.value for element in at.latex]
     assert any(r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}" in tex for tex in latex)  # cells.gru_step
@@ -114,7 +113,7 @@ def test_lstm_page_shows_memory_three_gates_and_the_mean_forget_gate(zoo):  # no
     )
     for side in ("encoder", "decoder"):
         (bars,) = found[f"cells-{side}-keep"]["data"]
-        np.testing.assert_allclose(decode_array(bars["y"]), np.mean(_gate(trace, side, "forget"), axis=1), atol=1e-9)
+        np.testing.assert_allclose(decode_array(bars["y"]), np.mean(gate_of(trace, side, "forget"), axis=1), atol=1e-9)
     latex = "".join(element.value for element in at.latex)
     assert r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t" in latex and r"h_t &= o_t \odot \tanh(c_t)" in latex
     assert any(r"$x_t = [E\,y_{t-1};\, c_t]$" in c.value for c in at.caption)  # Bahdanau: the context joins x_t
@@ -167,9 +166,9 @@ def test_the_users_own_units_replace_the_most_variable_ones_until_the_model_chan
     found = figures(at)
     assert _units_of(found["cells-encoder-units"]) == [6, 1]
     np.testing.assert_allclose(
-        decode_array(_lines(found["cells-encoder-units"], "update")[0]["y"]), _gate(trace, "encoder", "update")[:, 6]
+        decode_array(_lines(found["cells-encoder-units"], "update")[0]["y"]), gate_of(trace, "encoder", "update")[:, 6]
     )
-    assert _units_of(found["cells-decoder-units"]) == list(np.argsort(-_states(trace, "decoder").std(axis=0))[:8])
+    assert _units_of(found["cells-decoder-units"]) == list(np.argsort(-states_of(trace, "decoder").std(axis=0))[:8])
     assert any("Units 6 ←, 1 →: your choice (of 8)." in c.value for c in at.caption)
 
     at.selectbox(key=state.CELL).set_value("lstm").run()  # another network: its units are other neurons

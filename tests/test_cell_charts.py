@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+from app_support import gate_of, states_of
 
 from seq2seq_viz import greedy
 from ui import cell_charts
@@ -38,16 +39,6 @@ def traces(make_model):
     }
 
 
-def _states(trace, side: str) -> np.ndarray:
-    return np.asarray(trace.encoder["states"] if side == "encoder" else [s.state for s in trace.steps])
-
-
-def _gate(trace, side: str, gate: str) -> np.ndarray:
-    if side == "encoder":
-        return np.asarray(trace.encoder["gates"][gate])
-    return np.asarray([s.gates[gate] for s in trace.steps])
-
-
 def _panel(figure: go.Figure, name: str) -> list:
     """The lines of one panel (state, memory or a gate), in the order of the units."""
     return [trace for trace in figure.data if trace.meta[0] == name]
@@ -60,7 +51,7 @@ def _panel(figure: go.Figure, name: str) -> list:
 @pytest.mark.parametrize("side", ["encoder", "decoder"])
 def test_the_most_variable_units_have_the_largest_std_over_tokens(traces, name, side):
     trace = traces[name]
-    spread = _states(trace, side).std(axis=0)  # over tokens, one per unit
+    spread = states_of(trace, side).std(axis=0)  # over tokens, one per unit
     for k in (1, 3, 8):
         units = cell_charts.most_variable_units(trace, side, k)
         assert units == tuple(int(u) for u in np.argsort(-spread)[:k])
@@ -105,7 +96,7 @@ def test_gru_unit_lines_are_each_units_state_reset_and_update(traces):
     units = (5, 0, 2)
     figure = cell_charts.unit_lines(trace, "encoder", units)
     assert [p for p in dict.fromkeys(t.meta[0] for t in figure.data)] == ["state", "reset", "update"]
-    expected = {"state": _states(trace, "encoder"), **{g: _gate(trace, "encoder", g) for g in ("reset", "update")}}
+    expected = {"state": states_of(trace, "encoder"), **{g: gate_of(trace, "encoder", g) for g in ("reset", "update")}}
     for name, values in expected.items():
         lines = _panel(figure, name)
         assert [line.meta[1] for line in lines] == list(units)
@@ -135,7 +126,7 @@ def test_lstm_decoder_lines_have_the_memory_three_gates_and_mark_step_t(traces):
     ]  # fmt: skip
     memory = np.asarray([s.cell for s in trace.steps])
     np.testing.assert_allclose(_panel(figure, "memory")[1].y, memory[:, 6], atol=1e-12)
-    np.testing.assert_allclose(_panel(figure, "forget")[0].y, _gate(trace, "decoder", "forget")[:, 1], atol=1e-12)
+    np.testing.assert_allclose(_panel(figure, "forget")[0].y, gate_of(trace, "decoder", "forget")[:, 1], atol=1e-12)
     ticks = list(figure.layout.xaxis.ticktext)
     expected = output_labels(trace)
     assert ticks[t] == f"<b>{expected[t]}</b>" and ticks[:t] + ticks[t + 1 :] == expected[:t] + expected[t + 1 :]
@@ -197,7 +188,7 @@ def _same_up_to_sign(actual: np.ndarray, expected: np.ndarray) -> None:
 @pytest.mark.parametrize("name", ["gru-bi", "lstm"])
 def test_each_network_is_projected_onto_its_own_principal_components(traces, name):
     trace = traces[name]
-    encoder, decoder = _states(trace, "encoder"), _states(trace, "decoder")
+    encoder, decoder = states_of(trace, "encoder"), states_of(trace, "decoder")
     joint, _ = _svd_projection(np.vstack([encoder, decoder]))
     sides = (("encoder", encoder, source_labels(trace)), ("decoder", decoder, output_labels(trace)))
     for side, matrix, labels in sides:

@@ -52,14 +52,7 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
             format_func=lambda a: state.ATTENTION_LABELS.get(a, a),
             on_change=state.on_model_change,
         )
-        st.text_input(
-            "Input",
-            key=state.TEXT,
-            max_chars=cache.LIMITS.input_chars,
-            on_change=state.on_input_change,
-            help="Type a sentence and press Enter.",
-            placeholder="Type a sentence and press Enter",
-        )
+        input_box(state.TEXT, state.on_input_change)
         mode = st.radio(
             "Decoding",
             state.MODES,
@@ -74,6 +67,18 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
             st.number_input("Seed", *state.SEED_RANGE, step=1, key=state.SEED, persist_state="session")
         model_card(model)
     return state.selection(catalog)
+
+
+def input_box(key: str, on_change) -> None:
+    """The input: the sidebar's, or (on a phone, where the sidebar is a drawer) one on Translate itself."""
+    st.text_input(
+        "Input",
+        key=key,
+        max_chars=cache.LIMITS.input_chars,
+        on_change=on_change,
+        help="Type a sentence and press Enter.",
+        placeholder="Type a sentence and press Enter",
+    )
 
 
 def model_card(model: cache.Model) -> None:

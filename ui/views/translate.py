@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import cache, charts, components, state
+from ui import cache, charts, components, sidebar, state
 from ui.text import md_escape
 
 
@@ -19,13 +19,7 @@ def page() -> None:
 
     if state.on_a_phone():  # the sidebar is a drawer over the page there: type here and see the result at once
         state.show_text_on_page()
-        st.text_input(
-            "Input",
-            key=state.TEXT_ON_PAGE,
-            max_chars=cache.LIMITS.input_chars,
-            on_change=state.on_text_on_page,
-            placeholder="Type a sentence and press Enter",
-        )
+        sidebar.input_box(state.TEXT_ON_PAGE, state.on_text_on_page)
     examples = state.example_inputs(model, cache.examples(model))
     if examples:
         st.pills(
