@@ -44,7 +44,7 @@ with components.sentences_not_tracebacks():
     else:
         sidebar.draw(models, page.url_path or state.PAGE_TRANSLATE)
         state.fold_sidebar()
-        components.presentation_layout()
+        components.lab_layout()
         for notice in state.pop_notices():
             st.warning(md_escape(notice))
         page.run()

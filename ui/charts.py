@@ -254,7 +254,7 @@ def attention_heatmap(
         top=int(1.6 * style.font_size + (0.6 * style.char_px * longest if angle else 0)),
         style=style,
         xaxis=_axis(xs, None if title else "source", side="top", tickangle=angle),
-        yaxis=_axis(ys, None if title else "output", autorange="reversed"),
+        yaxis=_axis(ys, None if title else "output", autorange="reversed", automargin=True),
         shapes=shapes or None,
     )
 

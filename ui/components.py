@@ -29,14 +29,23 @@ PLOTLY_CONFIG = {
 PACE_MAX_S = 2.0  # the longest a run is held back (a looping client's runs settle at 1 / runs_rate apart)
 
 
-# Presentation mode's only CSS, static (no user or model text ever goes into it): less padding above the page,
-# so a slide fits 1280×720.
+# The lab's only CSS, static (no user or model text ever goes into it). Always: Step through's heatmap and chain
+# stack when the page is narrower than two readable columns (a 150% zoom of 1280 px, a tablet), instead of
+# squeezing the heatmap's labels together. In presentation mode: less padding above the page, so a slide fits 1280×720.
+LAB_CSS = """<style>
+.st-key-step-body { container-type: inline-size; }
+@container (max-width: 700px) {
+  .st-key-step-body [data-testid="stHorizontalBlock"] { flex-direction: column; }
+  .st-key-step-body [data-testid="stColumn"] { width: 100% !important; flex: 1 1 auto !important; }
+}
+</style>"""
 PRESENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 1rem; }
 </style>"""
 
 
-def presentation_layout() -> None:
+def lab_layout() -> None:
+    st.html(LAB_CSS)
     if st.session_state.get(state.PRESENT):
         st.html(PRESENT_CSS)
 

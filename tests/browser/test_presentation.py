@@ -3,6 +3,7 @@ predict-then-reveal, and nothing that scrolls sideways or below the fold."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from pathlib import Path
@@ -222,5 +223,32 @@ def test_a_phone_types_on_the_page_and_no_toolbar_covers_a_title(chromium_browse
             assert rects["modebar"]["bottom"] <= rects["title"]["top"] + 1, rects
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "phone-translate.png"))
+    finally:
+        context.close()
+
+
+TICK_BOXES_JS = """key => [...document.querySelectorAll(`.st-key-${key} .xtick text`)].map(t => {
+  const r = t.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })"""
+
+
+def test_at_150_percent_zoom_the_step_page_stacks_instead_of_squeezing(chromium_browser, app_url, zoo):
+    name, text = _subject(zoo)
+    context = chromium_browser.new_context(viewport={"width": 853, "height": 480})  # 1280×720 at 150%
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        _open(page, app_url, model=name, text=text)
+        for selector in (".st-key-step-first", ".st-key-step-previous", ".st-key-step-next", ".st-key-step-play"):
+            button = page.locator(f"{selector} button").first
+            assert "…" not in button.inner_text(), selector  # a label shown whole, not cut to "P…"
+            assert button.evaluate(  # neither the button nor the label inside it cuts its text with an ellipsis
+                "b => [b, ...b.querySelectorAll('*')].every(e => e.scrollWidth <= e.clientWidth + 1)"
+            ), selector
+        heatmap = page.evaluate(IN_VIEW_JS, ".st-key-step-heatmap")
+        equation = page.evaluate(IN_VIEW_JS, ".st-key-step-line-0")
+        assert heatmap["bottom"] <= equation["top"] + 1  # stacked: the chain comes below the heatmap
+        boxes = page.evaluate(TICK_BOXES_JS, "step-heatmap")
+        for (_, right, top, bottom), (left, _, top2, bottom2) in itertools.pairwise(boxes):
+            assert right <= left + 1 or bottom <= top2 + 1 or bottom2 <= top + 1  # neighbours never overlap
     finally:
         context.close()

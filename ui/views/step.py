@@ -62,7 +62,8 @@ def _stepper(trace, timer: float | None) -> None:
         )
         + (" *(forced)*" if step.forced and trace.mode == "forced_prefix" else "")
     )
-    left, right = st.columns([5, 7] if present else [5, 8], gap="medium")
+    body = st.container(key="step-body")  # its two columns stack when the page is narrow (ui.components.LAB_CSS)
+    left, right = body.columns([5, 7] if present else [5, 8], gap="medium")
     hide_from = None if not ss.get(state.PREDICT) else (t + 1 if shown else t)
     with left:
         if trace.attention is not None:
