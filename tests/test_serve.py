@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gzip
 import os
 import re
 import signal
@@ -23,7 +24,16 @@ from pathlib import Path
 import pytest
 
 from seq2seq_viz.cli import main
-from seq2seq_viz.serve import ROUTE_COOKIE, WORKER_HEADER, ServeConfig, ServeError, find_nginx, nginx_config
+from seq2seq_viz.serve import (
+    ROUTE_COOKIE,
+    WORKER_HEADER,
+    ServeConfig,
+    ServeError,
+    find_nginx,
+    nginx_config,
+    prepare_frontend,
+    streamlit_frontend,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -116,6 +126,45 @@ def test_a_taken_worker_port_is_one_sentence(capsys):
     assert f"error: port {port} on 127.0.0.1 is not free" in capsys.readouterr().err
 
 
+def test_the_frontend_is_laid_out_for_nginx_as_links_with_a_gzip_copy_of_the_text_beside_them(tmp_path):
+    source = tmp_path / "streamlit-static"
+    files = {
+        "js/PlotlyChart.abc.js": b"var plotly = 1;\n" * 400,  # text of 6 KB: gzipped
+        "js/tiny.js": b"export {};\n",  # under GZIP_MIN_BYTES: served as it is
+        "css/index.css": b"body { margin: 0 }\n" * 100,
+        "media/font.woff2": bytes(range(256)) * 8,  # already compressed: never gzipped again
+    }
+    for name, content in files.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
+    assert prepare_frontend(tmp_path / "frontend", source) == 4
+    static = tmp_path / "frontend" / "static"  # nginx's `root frontend;` + the request's /static/... path
+    for name, content in files.items():
+        assert (static / name).is_symlink() and (static / name).read_bytes() == content
+    assert sorted(str(p.relative_to(static)) for p in static.rglob("*.gz")) == [
+        "css/index.css.gz",
+        "js/PlotlyChart.abc.js.gz",
+    ]
+    assert gzip.decompress((static / "js/PlotlyChart.abc.js.gz").read_bytes()) == files["js/PlotlyChart.abc.js"]
+    assert prepare_frontend(tmp_path / "elsewhere", tmp_path / "missing") == 0  # no Streamlit: the workers serve it
+
+
+def test_nginx_serves_the_frontend_from_disk_and_asks_the_workers_for_everything_else():
+    text = nginx_config(ServeConfig(workers=2))
+    static = text[text.index("location ^~ /static/ {") :]
+    static = static[: static.index("}\n\n")]
+    for line in (
+        "root frontend;",
+        "try_files $uri @workers;",
+        "gzip_static on;",
+        "gzip_vary on;",
+        "application/javascript js;",
+        'add_header Cache-Control "public, immutable, max-age=31536000";',
+    ):
+        assert line in static, line
+    assert "location @workers {" in text and text.count("proxy_pass http://seq2seq_viz_workers;") == 3
+
+
 def test_the_serve_path_imports_torch_nowhere_at_module_level():
     """(test_imports runs `serve --print-config` in a fresh interpreter and checks torch stays unloaded.)"""
     for module in ("cli.py", "serve.py"):  # at module level: only inside the functions of other commands
@@ -166,6 +215,24 @@ def test_a_route_cookie_pins_a_browser_to_one_worker_and_routes_spread_over_both
     first = [answered_by(url, route) for route in routes]
     assert [answered_by(url, route) for route in routes] == first
     assert set(first) == set(workers_of(process))
+
+
+def test_streamlit_s_frontend_comes_from_nginx_gzipped_once_and_a_missing_file_from_a_worker(served):
+    _, url = served
+    plotly = next((streamlit_frontend() / "js").glob("PlotlyChart.*.js"))  # 4.7 MB of text in Streamlit 1.67
+    path = f"{url}/static/js/{plotly.name}"
+    request = urllib.request.Request(path, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Content-Type"] == "application/javascript"
+        assert response.headers["Cache-Control"] == "public, immutable, max-age=31536000"
+        assert response.headers.get(WORKER_HEADER) is None  # nginx itself answered, from disk
+        body = response.read()
+    assert len(body) < plotly.stat().st_size / 2 and gzip.decompress(body) == plotly.read_bytes()
+    with urllib.request.urlopen(path, timeout=10) as response:  # a client that takes no gzip gets the file itself
+        assert response.headers.get("Content-Encoding") is None and response.read() == plotly.read_bytes()
+    with urllib.request.urlopen(f"{url}/static/js/not-in-this-streamlit.js", timeout=10) as response:
+        assert response.headers[WORKER_HEADER] in workers_of(served[0])
 
 
 def test_a_class_of_20_is_served_and_both_workers_get_students(served):
