@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,23 @@ def gate_of(trace, side: str, gate: str) -> np.ndarray:
     if side == "encoder":
         return np.asarray(trace.encoder["gates"][gate])
     return np.asarray([s.gates[gate] for s in trace.steps])
+
+
+def output_box(at: AppTest, key: str) -> str:
+    """The text of a decode's output box (components.output_box) as a person reads it (markdown escapes removed);
+    None when the page has no such box."""
+
+    def find(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "key", None) == key:
+                return child
+            found = find(child)
+            if found is not None:
+                return found
+        return None
+
+    box = find(at.main)
+    if box is None:
+        return None
+    text = "".join(child.value for child in box.children.values())
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")

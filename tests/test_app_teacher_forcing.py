@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from app_support import assert_clean, decode_array, figures, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+from app_support import assert_clean, decode_array, figures, load, output_box, run_app, zoo  # noqa: F401
 
 from seq2seq_viz import forced_prefix, greedy, teacher_forced
 from ui import charts
@@ -82,7 +82,7 @@ def test_forcing_a_top_k_token_continues_free_running_from_it(zoo):  # noqa: F81
     spec = figures(at)["forced-heatmap"]
     np.testing.assert_allclose(decode_array(spec["data"][0]["z"]), np.asarray(forced.attention), atol=1e-9)
     assert spec["layout"]["yaxis"]["ticktext"][1].endswith("✎")  # the forced step is marked
-    assert at.code[-1].value == forced.output_text
+    assert output_box(at, "forced-output") == forced.output_text
 
 
 def test_a_typed_token_the_model_cannot_write_is_one_sentence():
@@ -117,7 +117,7 @@ def test_what_if_offers_the_runner_up_first_so_force_changes_something(zoo):  # 
     runner_up = free.steps[t].topk[1][0]
     assert runner_up != free.output_tokens[t]
     forced = forced_prefix(model, "abc", [*free.output_tokens[:t], runner_up], reference="cba")
-    assert forced.output_tokens[t] == runner_up and at.code[-1].value == forced.output_text
+    assert forced.output_tokens[t] == runner_up and output_box(at, "forced-output") == forced.output_text
 
 
 def test_a_reference_over_the_ceiling_is_one_sentence_once():

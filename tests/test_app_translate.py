@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_support import APP, assert_clean, figures, heatmap_z, load, run_app, zoo  # noqa: F401  (zoo is a fixture)
+from app_support import APP, assert_clean, figures, heatmap_z, load, output_box, run_app, zoo  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from seq2seq_viz import beam_search, greedy, sample
@@ -32,7 +32,7 @@ def test_default_page_shows_the_preferred_model_and_its_heatmap(zoo):  # noqa: F
     assert heatmap["colorscale"] == "Viridis"  # sent by name: plotly.js draws its own Viridis
     hover = heatmap["text"][0][0]
     assert f"α = {trace.attention[0][0]:.4f}" in hover and f"e = {trace.steps[0].energies[0]:.4f}" in hover
-    assert at.code[0].value == trace.output_text
+    assert output_box(at, "translate-output") == trace.output_text
     probs = figures(at)["translate-probs"]["data"][0]["y"]
     np.testing.assert_allclose(probs if isinstance(probs, list) else [], [s.output_prob for s in trace.steps])
     assert {"translate-alignment"} <= set(figures(at))
@@ -85,7 +85,7 @@ def test_sampling_options_go_into_the_url(zoo):  # noqa: F811
     at = run_app(model="reverse-gru-general", text="abc", mode="sample", temperature="0.5", seed="7")
     assert_clean(at)
     trace = sample(load("reverse-gru-general", zoo), "abc", temperature=0.5, seed=7)
-    assert at.code[0].value == trace.output_text
+    assert output_box(at, "translate-output") == trace.output_text
     assert at.query_params["temperature"] == "0.5" and at.query_params["seed"] == "7"
 
 
@@ -168,7 +168,7 @@ def test_a_two_thousand_character_word_is_one_short_warning_and_no_chart():
     at.text_input(key="text").input(word[:500]).run()  # a pasted 2,000: the box keeps its first 500 (max_chars)
     assert not at.exception and not at.error
     assert [w.value for w in at.warning] == [refusal] and len(refusal) < 120
-    assert not at.get("plotly_chart") and not at.code
+    assert not at.get("plotly_chart") and output_box(at, "translate-output") is None
     at.session_state["text"] = word  # past the browser: Streamlit keeps 500 on the server too (max_chars)
     at.run()
     assert not at.exception and not at.error

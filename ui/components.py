@@ -92,6 +92,13 @@ def chart(draw: Callable[..., go.Figure], trace: Trace, *args: Hashable, key: st
     plot(cache.figure(draw, trace, *args, **kwargs), key=key)
 
 
+def output_box(text: str, key: str) -> None:
+    """A decode's output text in a box. Not st.code: that loads Streamlit's 1.6 MB syntax highlighter, 0.3 s of a
+    new browser's first visit (bench/browser_latency.py), to show one line of plain text."""
+    with st.container(border=True, key=key):
+        st.markdown(md_escape(text) if text else "*(nothing but the end token)*")
+
+
 def downloads(trace: Trace, stem: str, key: str) -> None:
     """The trace as JSON and its attention matrix as CSV (generated only when clicked).
 

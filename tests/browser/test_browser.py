@@ -131,7 +131,7 @@ def test_typing_a_sentence_and_enter_redraws_the_heatmap(tab, app_url, zoo):
     wait_ticks(page, "translate-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
                labels(trace.output_tokens))  # fmt: skip
     page.wait_for_function("t => new URL(location.href).searchParams.get('text') === t", arg=text)
-    assert page.locator("[data-testid='stCode']").first.inner_text().strip() == trace.output_text
+    assert page.locator(".st-key-translate-output").first.inner_text().strip() == trace.output_text
     assert not tab.dialogs
     shoot(page, "translate")
 
@@ -191,7 +191,7 @@ def test_switching_the_model(tab, app_url, zoo):
         page.wait_for_function("() => !document.querySelector('.st-key-translate-heatmap')")
     else:
         wait_ticks(page, "translate-heatmap", labels(trace.source_tokens), labels(trace.output_tokens))
-    assert page.locator("[data-testid='stCode']").first.inner_text().strip() == trace.output_text
+    assert page.locator(".st-key-translate-output").first.inner_text().strip() == trace.output_text
 
 
 def test_a_shared_url_lands_on_the_same_state(tab, app_url, zoo):

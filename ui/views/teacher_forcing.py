@@ -243,7 +243,7 @@ def _intervention(model: cache.Model, text: str, reference: str, free, diverged:
     if forced is None:
         return
     st.markdown(md_escape(f"Forced «{display_token(token)}» at step {at}; free-running continued:"))
-    st.code(forced.output_text or "(nothing but the end token)", language=None, wrap_lines=True)
+    components.output_box(forced.output_text, key="forced-output")
     if forced.attention is not None:
         components.chart(
             charts.attention_heatmap,

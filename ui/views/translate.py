@@ -37,7 +37,7 @@ def page() -> None:
     components.truncation_note(trace)
 
     st.subheader("Output")
-    st.code(trace.output_text or "(nothing but the end token)", language=None, wrap_lines=True)
+    components.output_box(trace.output_text, key="translate-output")
     st.caption(md_escape(_summary(trace)))
 
     if trace.attention is None:
