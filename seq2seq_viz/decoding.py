@@ -192,7 +192,9 @@ def _build_trace(
     options: dict,
     reference: str | None,
     beam: dict | None = None,
+    truncated: bool | None = None,
 ) -> Trace:
+    """truncated defaults to "the last output is not <eos>" (free-running modes stop at <eos> or the cap)."""
     outputs, inputs, forced, records, encoded = run
     vocab = model.target_vocab
     logits = torch.cat([r.logits for r in records]).float()  # (T, V)
@@ -271,7 +273,7 @@ def _build_trace(
         reference=reference,
         reference_tokens=ref_tokens,
         unknown_reference_tokens=unknown_ref,
-        truncated=outputs[-1] != EOS_ID,
+        truncated=outputs[-1] != EOS_ID if truncated is None else truncated,
         beam=beam,
     )
 
@@ -329,7 +331,13 @@ def forced_prefix(
 
 
 def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
-    """Teacher forcing: step t reads the gold y_{t-1}; the output recorded is the model's argmax."""
+    """Teacher forcing: step t reads the gold y_{t-1}; the output recorded is the model's argmax.
+
+    The decode runs one step per reference token and one for <eos>, so it is truncated only if it stopped at the
+    cap before scoring the reference's <eos>; the model's own argmax has no say (it is not fed back). A reference
+    over the cap is refused up front (check_output_tokens), so a teacher-forced trace that exists is never
+    truncated; the flag is computed from the steps run rather than assumed, so that stays true if the cap moves.
+    """
     source = prepare_source(model, text)
     if not isinstance(reference, str) or not reference.strip():
         raise InputError("Teacher forcing needs a reference translation: type one.")
@@ -339,8 +347,9 @@ def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
         return _argmax(logits), gold[t], False, gold[t] == EOS_ID
 
-    run = _run(model, source, choose, len(gold))
-    return _build_trace(model, source, "teacher_forced", run, {}, reference)
+    steps = min(len(gold), _cap(model, None))
+    run = _run(model, source, choose, steps)
+    return _build_trace(model, source, "teacher_forced", run, {}, reference, truncated=len(run[0]) < len(gold))
 
 
 def sample(
@@ -388,7 +397,8 @@ def beam_search(
     """Keep the K best partial hypotheses by cumulative log-probability.
 
     At each step every live hypothesis proposes its K best next tokens; the K best non-final candidates stay
-    live, and candidates ending in <eos> that rank within the top K are finished. Stops when K are finished.
+    live, and candidates ending in <eos> that rank within the top K are finished (at the last step allowed, within
+    the top K of those ending in <eos>). Stops when K are finished.
     Final ranking: score = log p(y) / |y|^length_penalty. The Trace's steps are the best hypothesis re-run
     (forced) through the traced decoder; beam["nodes"] is the whole tree of expansions.
     """
@@ -425,10 +435,19 @@ def beam_search(
             for lp, tok in zip(top_lp[row].tolist(), top_ids[row].tolist(), strict=True):
                 candidates.append((cum + lp, lp, row, node_id, [*ids, tok]))
         candidates.sort(key=lambda c: -c[0])
+        # At the cap no step follows, so a candidate without <eos> cannot become a result (it is only the fallback
+        # when nothing finished): there an <eos> candidate ranks among the <eos> candidates alone, else the
+        # doomed ones would crowd finished hypotheses out of the top K.
+        last = t == cap - 1
         survivors, new_live = [], []
+        eos_seen = 0
         for rank, (cum, lp, row, parent, ids) in enumerate(candidates):
             is_eos = ids[-1] == EOS_ID
-            kept = (is_eos and rank < beam_size) or (not is_eos and len(new_live) < beam_size)
+            if is_eos:
+                kept = (eos_seen if last else rank) < beam_size
+                eos_seen += 1
+            else:
+                kept = len(new_live) < beam_size
             node = {
                 "id": len(nodes),
                 "parent": parent,

@@ -81,7 +81,9 @@ class Trace:
     reference: str | None = None
     reference_tokens: list[str] | None = None  # with the final <eos>
     unknown_reference_tokens: list[int] = field(default_factory=list)
-    truncated: bool = False  # decoding hit max_output_len before <eos>
+    # the cap stopped the decode before <eos>: before the model wrote it (free-running, forced prefix, beam), or
+    # before the step scoring the reference's <eos> (teacher forcing, whatever the argmax; a longer one is refused)
+    truncated: bool = False
     beam: dict[str, Any] | None = None  # nodes, nbest (beam mode only)
     schema: str = SCHEMA
 

@@ -1,5 +1,6 @@
 """Decoding invariants: beam 1 = greedy, rows sum to 1, shapes are the tensors', teacher forcing sees gold."""
 
+import copy
 import math
 
 import numpy as np
@@ -7,7 +8,10 @@ import pytest
 import torch
 
 from seq2seq_viz import decoding
+from seq2seq_viz.config import ModelConfig
 from seq2seq_viz.errors import InputError
+from seq2seq_viz.model import Seq2Seq
+from seq2seq_viz.vocab import BOS_ID, EOS_ID, Vocab
 
 VARIANTS = [
     {"cell": "gru", "attention": "general"},
@@ -142,3 +146,73 @@ def test_unknown_words_the_model_writes_stay_in_the_output_text(make_model):
     beam = decoding.beam_search(model, "a b c", beam_size=2)
     assert all("<unk>" in hyp["text"] for hyp in beam.beam["nbest"])
     assert "<bos>" not in beam.output_text and "<eos>" not in beam.output_text
+
+
+def test_teacher_forcing_is_truncated_only_when_the_cap_cut_the_reference(make_model):
+    model = make_model(3, attention="additive", max_output_len=6)
+    short = decoding.teacher_forced(model, "abc", "cb")
+    assert short.steps[-1].output_token != "<eos>"  # the untrained argmax is no <eos>: the old rule said truncated
+    assert [s.gold_token for s in short.steps] == ["c", "b", "<eos>"] and not short.truncated
+    full = decoding.teacher_forced(model, "abc", "cbaje")  # 5 tokens + <eos>: every one of the 6 steps allowed
+    assert len(full.steps) == model.config.max_output_len and full.steps[-1].gold_token == "<eos>"
+    assert full.steps[-1].output_token != "<eos>" and not full.truncated
+    with pytest.raises(InputError, match="reference has 6 tokens; this model writes at most 5"):
+        decoding.teacher_forced(model, "abc", "cbajed")  # longer than the cap: refused, never a cut-off trace
+    free = decoding.greedy(model, "abc")  # free-running modes keep "stopped at the cap before <eos>"
+    assert free.truncated == (free.output_tokens[-1] != "<eos>")
+
+
+AB = Vocab.build([list("ab")])  # <pad> <bos> <eos> <unk> a b: 6 tokens, so K = 6 expands every token
+
+
+def _tiny_ab_model(seed: int, **overrides) -> Seq2Seq:
+    fields = {"task": "reverse", "level": "char", "hidden_size": 8, "embedding_size": 6, "max_output_len": 3}
+    torch.manual_seed(seed)
+    return Seq2Seq(ModelConfig(**{**fields, **overrides}), AB, AB).eval()
+
+
+@torch.no_grad()
+def _every_finished_hypothesis(model: Seq2Seq, text: str) -> dict[tuple[int, ...], float]:
+    """log p(y | x) of every output ending in <eos> within the cap, walking the explicit cells in float64."""
+    exact = copy.deepcopy(model).double()
+    source = decoding.prepare_source(exact, text)
+    encoded, key_side = exact.encode(source.ids, torch.tensor([source.ids.shape[1]]), explicit=True)
+    found: dict[tuple[int, ...], float] = {}
+
+    def walk(prefix: tuple[int, ...], state, logprob: float) -> None:
+        y_prev = torch.tensor([prefix[-1] if prefix else BOS_ID])
+        logits, state, _ = exact.decoder.step(y_prev, state, encoded, key_side, explicit=True)
+        for token, lp in enumerate(torch.log_softmax(logits[0], -1).tolist()):
+            ids = (*prefix, token)
+            if token == EOS_ID:
+                found[ids] = logprob + lp
+            elif len(ids) < model.config.max_output_len:
+                walk(ids, state, logprob + lp)
+
+    walk((), exact.decoder.initial_state(encoded), 0.0)
+    return found
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6, 1.0])
+@pytest.mark.parametrize("variant", VARIANTS[:4], ids=lambda v: f"{v['cell']}-{v['attention']}")
+def test_beam_as_wide_as_the_vocabulary_finds_the_best_hypothesis(variant, length_penalty):
+    """Brute force: every <eos>-ended output within the cap (5 + 25 + 1 of them), scored log p / |y|^α."""
+    for seed in range(3):
+        model = _tiny_ab_model(seed, **variant)
+        hypotheses = _every_finished_hypothesis(model, "ab")
+        assert len(hypotheses) == 1 + 5 + 25
+        score = {ids: lp / len(ids) ** length_penalty for ids, lp in hypotheses.items()}
+        ranked = sorted(score, key=score.get, reverse=True)
+        assert score[ranked[0]] - score[ranked[1]] > 1e-5  # one best, not a tie within the tolerance
+
+        trace = decoding.beam_search(model, "ab", beam_size=len(AB), length_penalty=length_penalty)
+        best = trace.beam["nbest"][0]
+        assert best["tokens"] == trace.output_tokens == AB.decode(list(ranked[0]))
+        assert best["score"] == pytest.approx(score[ranked[0]], abs=1e-6)
+        assert best["logprob"] == pytest.approx(hypotheses[ranked[0]], abs=1e-6)
+        nbest_ids = [tuple(AB.encode(h["tokens"])[0]) for h in trace.beam["nbest"]]
+        assert len(set(nbest_ids)) == len(nbest_ids) >= len(AB)  # K distinct finished hypotheses, or more
+        for hyp, ids in zip(trace.beam["nbest"], nbest_ids, strict=True):
+            assert hyp["score"] == pytest.approx(score[ids], abs=1e-6)
+        independent = [score[ids] for ids in nbest_ids]
+        assert independent == sorted(independent, reverse=True)  # the n-best list is ordered by the same score
