@@ -1,5 +1,6 @@
 """The explicit cells give the same numbers as torch's cells and fused multi-layer RNNs (≤ 1e-5)."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -30,13 +31,43 @@ def test_cell_step_matches_torch_cell(kind):
         assert value.shape == (3, 7)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _parameters(cell: ExplicitCell) -> tuple[np.ndarray, ...]:
+    return tuple(p.detach().double().numpy() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
+
+
 def test_gru_gates_follow_the_equation():
     torch.manual_seed(1)
     cell = ExplicitCell("gru", 4, 3)
     x, h = torch.randn(2, 4), torch.randn(2, 3)
     h_new, g = cell(x, h)
-    assert torch.allclose(h_new, (1 - g["update"]) * g["candidate"] + g["update"] * h)
-    assert ((g["reset"] > 0) & (g["reset"] < 1)).all()
+    W_i, W_h, b_i, b_h = _parameters(cell)
+    x64, h64 = x.double().numpy(), h.double().numpy()
+    pre_x, pre_h = x64 @ W_i.T + b_i, h64 @ W_h.T + b_h  # (B, 3H), rows stacked r | z | n
+    r = _sigmoid(pre_x[:, :3] + pre_h[:, :3])
+    z = _sigmoid(pre_x[:, 3:6] + pre_h[:, 3:6])
+    n = np.tanh(pre_x[:, 6:] + r * pre_h[:, 6:])  # the reset gate scales W_hn h + b_hn only
+    for name, expected in (("reset", r), ("update", z), ("candidate", n)):
+        np.testing.assert_allclose(g[name].detach().numpy(), expected, atol=1e-6, err_msg=name)
+    np.testing.assert_allclose(h_new.detach().numpy(), (1 - z) * n + z * h64, atol=1e-6)
+
+
+def test_lstm_gates_follow_the_equation():
+    torch.manual_seed(4)
+    cell = ExplicitCell("lstm", 4, 3)
+    x, h, c = torch.randn(2, 4), torch.randn(2, 3), torch.randn(2, 3)
+    (h_new, c_new), g = cell(x, (h, c))
+    W_i, W_h, b_i, b_h = _parameters(cell)
+    pre = x.double().numpy() @ W_i.T + b_i + h.double().numpy() @ W_h.T + b_h  # (B, 4H), rows i | f | g | o
+    i, f, cand, o = _sigmoid(pre[:, :3]), _sigmoid(pre[:, 3:6]), np.tanh(pre[:, 6:9]), _sigmoid(pre[:, 9:])
+    for name, expected in (("input", i), ("forget", f), ("candidate", cand), ("output", o)):
+        np.testing.assert_allclose(g[name].detach().numpy(), expected, atol=1e-6, err_msg=name)
+    c_expected = f * c.double().numpy() + i * cand
+    np.testing.assert_allclose(c_new.detach().numpy(), c_expected, atol=1e-6)
+    np.testing.assert_allclose(h_new.detach().numpy(), o * np.tanh(c_expected), atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])

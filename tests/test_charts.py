@@ -103,17 +103,34 @@ def test_step_tensors_carry_the_trace_values(trace):
 
 
 def test_pca_projects_on_the_directions_of_largest_variance():
+    # By hand: rows = mean + a_i u + b_i v with u ⟂ v unit vectors and a ⟂ b centred, |a|² = 20 > |b|² = 4, so the
+    # components are u and v, the coordinates are a and b (each up to its sign), and they explain 20/24 and 4/24.
+    u, v = np.array([1.0, 2.0, 2.0, 0.0, 0.0]) / 3, np.array([0.0, 0.0, 0.0, 0.6, 0.8])
+    a, b = np.array([3.0, 1.0, -1.0, -3.0]), np.array([1.0, -1.0, -1.0, 1.0])
+    rows = np.array([7.0, -1.0, 0.5, 2.0, 3.0]) + np.outer(a, u) + np.outer(b, v)
+    coords, explained = charts.pca_2d(rows)
+    np.testing.assert_allclose(explained, [20 / 24, 4 / 24], atol=1e-12)
+    by_hand = np.stack([a, b], axis=1)
+    signs = np.sign(coords[0]) * np.sign(by_hand[0])  # a component's sign is free: one flip per column, not per point
+    np.testing.assert_allclose(coords, by_hand * signs, atol=1e-12)
+
+    # Random states, against the eigenvectors of the covariance matrix (another route than pca_2d's SVD).
     rng = np.random.default_rng(0)
-    points = rng.normal(size=(50, 2)) * [5.0, 1.0] @ np.linalg.qr(rng.normal(size=(2, 2)))[0]
-    data = np.hstack([points, np.zeros((50, 3))])
-    coords, explained = charts.pca_2d(data)
-    assert explained.sum() == pytest.approx(1.0)
-    assert explained[0] > explained[1] > 0
-    np.testing.assert_allclose(coords.var(axis=0)[0] / coords.var(axis=0).sum(), explained[0])
+    states = rng.normal(size=(30, 6)) @ rng.normal(size=(6, 6))
+    centred = states - states.mean(axis=0)
+    variances, vectors = np.linalg.eigh(centred.T @ centred)  # ascending
+    top = vectors[:, ::-1][:, :2]
+    coords, explained = charts.pca_2d(states)
+    np.testing.assert_allclose(explained, variances[::-1][:2] / variances.sum(), rtol=1e-9)
+    expected = centred @ top
+    np.testing.assert_allclose(coords * np.sign(coords[0]), expected * np.sign(expected[0]), atol=1e-9)
+
     line, explained = charts.pca_2d(np.outer(np.arange(4.0), [1.0, 2.0, 3.0]))
     np.testing.assert_allclose(line[:, 1], 0, atol=1e-9)
-    assert explained[0] == pytest.approx(1.0)
-    assert charts.pca_2d(np.ones((1, 3)))[0].shape == (1, 2)  # a single state: nothing to spread
+    np.testing.assert_allclose(np.abs(line[:, 0]), np.abs(np.arange(4.0) - 1.5) * np.sqrt(14), atol=1e-9)
+    np.testing.assert_allclose(explained, [1.0, 0.0], atol=1e-12)
+    single, explained = charts.pca_2d(np.ones((1, 3)))  # a single state: nothing to spread
+    assert single.tolist() == [[0.0, 0.0]] and explained.tolist() == [0.0, 0.0]
 
 
 def test_divergence_is_the_first_step_where_free_running_leaves_the_reference(trace):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,14 +39,59 @@ def server(classroom, tmp_path_factory):
 def test_three_students_get_every_interaction_answered(classroom, server):
     process, url = server
     pids = classroom.process_tree(process.pid)
+    cpu_before = _cpu_seconds(pids)
     report = classroom.measure(url, lambda: pids, students=3, think=(0.1, 0.3), ramp_s=0.5, deadline_s=120)
+    cpu_after, rss_after = _cpu_seconds(pids), _rss_mb(pids)
     assert report["failures"] == 0, report["failure_examples"]
     assert report["interactions"] == 3 * sum(INTERACTIONS.values())
     for kind, count in INTERACTIONS.items():
         figures = report["latency"][kind]
         assert figures["count"] == 3 * count
         assert 0 < figures["p50_s"] <= figures["p95_s"] <= figures["max_s"] < 120
-    assert report["server_cpu_s"] > 0 and report["server_rss_mb"] > 50  # a real server did the work
+    # The server's CPU, read here from /proc around the whole measurement, bounds the figure measured inside it,
+    # and the per-interaction figure is that CPU over the interactions counted above.
+    assert 0 < report["server_cpu_s"] <= cpu_after - cpu_before + 0.01
+    assert report["server_cpu_s_per_interaction"] == pytest.approx(
+        report["server_cpu_s"] / report["interactions"], abs=0.006 / report["interactions"] + 1e-4
+    )
+    assert report["server_cpu_s"] <= report["wall_s"] * os.cpu_count() + 0.1
+    assert report["server_rss_mb"] == pytest.approx(rss_after, rel=0.2) and rss_after > 50  # a real server
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the processes, in seconds (proc(5): fields 14 and 15 of /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # fields from the 3rd on
+        total += int(fields[14 - 3]) + int(fields[15 - 3])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pids: list[int]) -> float:
+    pages = sum(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) for pid in pids)  # resident pages
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_the_summary_counts_and_orders_the_latencies_it_was_given(classroom):
+    results = classroom.Results()
+    latencies = {"open_step": [0.4, 0.1, 0.3, 0.2], "next_step": [float(n) for n in range(1, 22)]}  # 21: 1 s .. 21 s
+    for kind, values in latencies.items():
+        for value in values:
+            results.add(kind, value)
+    results.failures.extend(f"failure {n}" for n in range(7))
+    report = classroom.summary(results, server_cpu=5.0, harness_cpu=1.234, wall=12.34, rss=321.5)
+    assert report["interactions"] == 25 and report["failures"] == 7
+    assert report["failure_examples"] == [f"failure {n}" for n in range(5)]
+    assert report["latency"]["open_step"] == {"count": 4, "p50_s": 0.25, "p95_s": 0.4, "max_s": 0.4}
+    # 21 sorted values: the median is the 11th, the 95th percentile the value at rank round(0.95 * 20) = 19
+    assert report["latency"]["next_step"] == {"count": 21, "p50_s": 11.0, "p95_s": 20.0, "max_s": 21.0}
+    assert report["server_cpu_s_per_interaction"] == 0.2  # 5.0 s over 25 interactions
+    assert (report["server_cpu_s"], report["harness_cpu_s"], report["wall_s"], report["server_rss_mb"]) == (
+        5.0,
+        1.23,
+        12.3,
+        321.5,
+    )
 
 
 @pytest.mark.slow

@@ -37,7 +37,14 @@ def test_checkpoint_matches_manifest_and_decodes(name):
     trace = decoding.greedy(model, text)
     assert trace.output_tokens and trace.model["name"] == name
     if trace.attention is not None:
-        assert np.allclose(trace.attention.sum(1), 1, atol=1e-5)
+        keys = np.asarray(trace.encoder["states"], dtype=np.float64)  # (S, H)
+        alphas = []
+        for step in trace.steps:  # α_t = softmax(e_t) over the source, c_t = Σ_j α_tj h_j, recomputed in numpy
+            energies = np.asarray(step.energies, dtype=np.float64)
+            alphas.append(np.exp(energies - energies.max()) / np.exp(energies - energies.max()).sum())
+            np.testing.assert_allclose(step.weights, alphas[-1], atol=1e-5)
+            np.testing.assert_allclose(step.context, alphas[-1] @ keys, atol=1e-5)
+        np.testing.assert_allclose(trace.attention, np.stack(alphas), atol=1e-5)  # the heatmap's matrix
 
 
 def _numbers(metrics: dict, prefix: str = "") -> dict[str, float]:

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from seq2seq_viz import decoding
@@ -65,5 +66,12 @@ def test_attention_csv(make_model):
     lines = trace.attention_csv().strip().splitlines()
     assert lines[0].split(",")[1:] == trace.source_tokens
     assert len(lines) == 1 + len(trace.output_tokens)
+    for line, token, step in zip(lines[1:], trace.output_tokens, trace.steps, strict=True):
+        label, *values = line.split(",")
+        assert label == token
+        # each row is α_t = softmax(e_t), recomputed here from the step's recorded energies, to the 6 decimals written
+        energies = np.asarray(step.energies, dtype=np.float64)
+        expected = np.exp(energies - energies.max()) / np.exp(energies - energies.max()).sum()
+        np.testing.assert_allclose([float(v) for v in values], expected, atol=2e-6)
     with pytest.raises(InputError):
         decoding.greedy(make_model(2, attention="none"), "ab").attention_csv()
