@@ -112,9 +112,16 @@ def test_beam_records_a_tree_and_an_nbest_list(make_model):
 
 
 def test_trace_arrays_are_the_recorded_step_tensors(make_model):
-    trace = decoding.greedy(make_model(8, cell="lstm", attention="general", layers=2), "abcd")
-    matrix = np.stack([s.weights for s in trace.steps])
-    np.testing.assert_array_equal(trace.attention, matrix)
+    model = make_model(8, cell="lstm", attention="general", layers=2)
+    trace = decoding.greedy(model, "abcd")
+    # α_t recomputed in numpy from what the trace recorded and the model's own W_a: e_tj = s_tᵀ W_a h_j, softmax
+    W_a = model.decoder.attention.W_a.weight.detach().double().numpy()
+    keys = np.asarray(trace.encoder["states"]) @ W_a.T  # (S, H): W_a h_j
+    energies = np.stack([keys @ np.asarray(s.query) for s in trace.steps])  # (T, S)
+    weights = np.exp(energies - energies.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.stack([s.energies for s in trace.steps]), energies, atol=1e-5)
+    np.testing.assert_allclose(trace.attention, weights, atol=1e-5)
     for step in trace.steps:
         np.testing.assert_array_equal(step.layer_states[-1], step.state)
         np.testing.assert_array_equal(step.query, step.state)  # Luong scores with s_t
