@@ -29,6 +29,7 @@ page = st.navigation(
             icon=":material/school:",
             url_path=state.PAGE_TEACHER_FORCING,
         ),
+        st.Page("ui/views/beam.py", title="Beam search", icon=":material/account_tree:", url_path=state.PAGE_BEAM),
         st.Page("ui/views/models.py", title="Models", icon=":material/leaderboard:", url_path=state.PAGE_MODELS),
     ]
 )

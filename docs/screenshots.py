@@ -31,6 +31,7 @@ SHOTS = [
     ("cells", LAPTOP, "light", f"cells?model=eng-fra-lstm-general&text={quote(TEXT)}&step=2", [],
      ".st-key-cells-decoder-units"),
     ("teacher-forcing", LAPTOP, "light", f"teacher-forcing?model={MODEL}", [], ".st-key-tf-heatmap"),
+    ("beam", LAPTOP, "light", f"beam?model={MODEL}&text={quote('I am cold.')}", [], ".st-key-beam-tree"),
     ("models", LAPTOP, "light", f"models?model={MODEL}", [], ".st-key-models-grid"),
     ("presentation", PROJECTOR, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
      ["ArrowRight"] * 3, ".st-key-step-equation"),

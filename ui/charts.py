@@ -206,21 +206,7 @@ def attention_heatmap(
     ]
     for i in range(hidden, len(ys)):
         ys[i], z[i], hover[i] = "?", [None] * len(xs), [f"output {i}: not revealed yet"] * len(xs)
-    heatmap = _trace(
-        "heatmap",
-        z=z,
-        x=list(range(len(xs))),
-        y=list(range(len(ys))),
-        zmin=0.0,
-        zmax=1.0,
-        colorscale=attention_scale(style.scale_floor),
-        colorbar={"title": {"text": "α"}, "thickness": 12, "len": 0.9},
-        text=hover,
-        hovertemplate="%{text}<extra></extra>",
-        hoverongaps=True,
-        xgap=1,
-        ygap=1,
-    )
+    heatmap = attention_cells(z, hover, style, hoverongaps=True)
     angle = _tick_angle(xs, room=30 if narrow else 70, style=style)
     longest = max((len(html.unescape(x)) for x in xs), default=1)
     shapes = []
@@ -259,6 +245,26 @@ def attention_heatmap(
     )
 
 
+def attention_cells(z: Any, hover: list[list[str]], style: ChartStyle = NORMAL, **extra: Any) -> dict:
+    """The heatmap trace of an attention matrix (rows: output, columns: source) on the one α scale, [0, 1]."""
+    rows, columns = len(z), len(z[0]) if len(z) else 0
+    return _trace(
+        "heatmap",
+        z=z,
+        x=list(range(columns)),
+        y=list(range(rows)),
+        zmin=0.0,
+        zmax=1.0,
+        colorscale=attention_scale(style.scale_floor),
+        colorbar={"title": {"text": "α"}, "thickness": 12, "len": 0.9},
+        text=hover,
+        hovertemplate="%{text}<extra></extra>",
+        xgap=1,
+        ygap=1,
+        **extra,
+    )
+
+
 def token_probabilities(
     trace: Trace, hide_from: int | None = None, narrow: bool = False, style: ChartStyle = NORMAL
 ) -> go.Figure:
@@ -272,8 +278,16 @@ def token_probabilities(
     if hide_from is not None:
         for i in range(max(hide_from, 0), len(labels)):
             labels[i], probs[i] = "?", None
-    angle = _tick_angle(labels, room=30 if narrow else 60, style=style)
-    crowded = len(labels) * 5 > (30 if narrow else 60) * NORMAL.font_size / style.font_size
+    return probability_bars(labels, probs, "p(y_t) of each output token", room=30 if narrow else 60, style=style)
+
+
+def probability_bars(
+    labels: list[str], probs: list[float | None], title: str, room: int = 60, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """One bar per token (labels already chart_label-escaped) with its probability; the values sit above the bars
+    when `room` characters hold them, and labels tilt before they would touch."""
+    angle = _tick_angle(labels, room=room, style=style)
+    crowded = len(labels) * 5 > room * NORMAL.font_size / style.font_size
     bars = _trace(
         "bar",
         x=list(range(len(labels))),
@@ -290,7 +304,7 @@ def token_probabilities(
     return _figure(
         [bars],
         style.bar_px + int(0.6 * style.char_px * longest if angle else 0),
-        "p(y_t) of each output token",
+        title,
         style=style,
         xaxis=_axis(labels, tickangle=angle, automargin=True),
         yaxis={"range": [0, 1.15], "title": {"text": "p"}, "tickvals": [0, 0.5, 1]},

@@ -60,6 +60,8 @@ CELLS_STEP_SLIDER = "cells_step_slider"  # Cells' view of STEP
 CELLS_UNITS_MODEL = "_cells_units_model"  # not a widget: the model the picked units belong to
 SIDEBAR_SHOWN = "_sidebar_shown"  # not a widget: the sidebar state last asked of the page (collapsed or auto)
 TEXT_ON_PAGE = "text_on_page"  # a phone's input box on Translate itself, a view of TEXT (the sidebar is a drawer)
+BEAM_PAGE_WIDTH = "beam_page_width"  # Beam search's own width (the sidebar's BEAM_WIDTH is for the beam mode)
+BEAM_PICK = "beam_pick"  # Beam search: the n-best hypothesis traced (its index, 0 = the best)
 
 # ---- query parameters ----
 Q_MODEL = "model"
@@ -81,6 +83,7 @@ PAGE_STEP = "step"
 PAGE_CELLS = "cells"
 PAGE_TEACHER_FORCING = "teacher-forcing"
 PAGE_MODELS = "models"
+PAGE_BEAM = "beam"
 
 # ---- choices and defaults ----
 MODES = ("greedy", "beam", "sample")

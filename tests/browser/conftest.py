@@ -111,3 +111,17 @@ def tab(chromium_browser) -> Iterator[Tab]:
     page.on("dialog", on_dialog)
     yield Tab(page, dialogs)
     context.close()
+
+
+PROJECTOR = {"width": 1280, "height": 720}  # a classroom projector
+
+
+@pytest.fixture
+def projector(chromium_browser, request):
+    """A tab at 1280×720; parametrize indirectly with "light" or "dark" for the colour scheme."""
+    scheme = getattr(request, "param", "light")
+    context = chromium_browser.new_context(viewport=PROJECTOR, color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()

@@ -17,7 +17,6 @@ from ui.text import display_token
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PROJECTOR = {"width": 1280, "height": 720}
 
 IN_VIEW_JS = """sel => {
   const el = document.querySelector(sel);
@@ -40,16 +39,6 @@ def _subject(zoo) -> tuple[str, str]:
     task = models[default]["config"]["task"]
     text = state.TASK_EXAMPLES.get(task, ("abc",))[0] if task == "eng-fra" else "abc"
     return default, text
-
-
-@pytest.fixture
-def projector(chromium_browser, request):
-    scheme = getattr(request, "param", "light")
-    context = chromium_browser.new_context(viewport=PROJECTOR, color_scheme=scheme)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
 
 
 def _open(page, app_url: str, **params: str) -> None:

@@ -1,0 +1,188 @@
+"""ui.beam_charts against real beam Traces of tiny seeded models: every node of the tree drawn once, the winning path,
+pruned and finished nodes, a layout without crossings, width 1 as greedy, and one hypothesis traced by forcing it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from seq2seq_viz import beam_search, forced_prefix, greedy
+from seq2seq_viz.vocab import EOS_ID
+from ui import beam_charts
+from ui.style import NORMAL, PRESENT, style_for
+from ui.text import chart_labels
+
+TEXT = "abcde"
+NODE_GROUPS = ("pruned", "kept", "finished (&lt;eos&gt;)", "winning path")
+
+
+@pytest.fixture(autouse=True)
+def validated(monkeypatch):
+    """Every figure goes through plotly's full validation (the app skips it for speed)."""
+    build = beam_charts._figure
+
+    def checked(*args, **kwargs) -> go.Figure:
+        raw = build(*args, **kwargs)
+        return go.Figure(data=[trace.to_plotly_json() for trace in raw.data], layout=raw.layout.to_plotly_json())
+
+    monkeypatch.setattr(beam_charts, "_figure", checked)
+
+
+@pytest.fixture(scope="module")
+def model(make_model):
+    return make_model(0, cell="gru", attention="general", bidirectional=True)
+
+
+@pytest.fixture(scope="module")
+def capped(make_model):
+    """A model that never writes <eos>: every hypothesis runs to the step cap (10)."""
+    capped = make_model(1, cell="lstm", attention="additive")
+    with torch.no_grad():
+        capped.decoder.W_s.bias[EOS_ID] = -20.0
+    return capped
+
+
+def _node_traces(figure: go.Figure) -> dict[str, go.Scatter]:
+    return {trace.name: trace for trace in figure.data if trace.name in NODE_GROUPS}
+
+
+def _drawn_ids(figure: go.Figure) -> list[int]:
+    return [int(i) for trace in _node_traces(figure).values() for i in trace.customdata]
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 10])
+def test_every_node_is_drawn_once_where_the_layout_puts_it(model, width):
+    trace = beam_search(model, TEXT, beam_size=width)
+    figure = beam_charts.tree(trace)
+    ids = _drawn_ids(figure)
+    assert sorted(ids) == [node["id"] for node in trace.beam["nodes"]]
+    where = beam_charts.tree_layout(trace)
+    for group in _node_traces(figure).values():
+        for node_id, x, y in zip(group.customdata, group.x, group.y, strict=True):
+            assert (x, y) == pytest.approx(where[int(node_id)])
+    steps = {node["t"] for node in trace.beam["nodes"]}
+    assert list(figure.layout.xaxis.tickvals) == sorted(steps)
+
+
+def test_pruned_nodes_are_dimmed_and_finished_ones_are_squares(model):
+    trace = beam_search(model, TEXT, beam_size=10)
+    nodes = beam_charts.nodes_by_id(trace)
+    groups = _node_traces(beam_charts.tree(trace))
+    pruned = {n["id"] for n in nodes.values() if not n["kept"]}
+    assert pruned and set(groups["pruned"].customdata) == pruned
+    assert groups["pruned"].opacity < 1 and groups["pruned"].text is None  # dimmed, no label
+    winner = set(beam_charts.winning_path(trace))
+    finished = {n["id"] for n in nodes.values() if n["kept"] and n["finished"]}
+    assert finished, "the seeded model finishes hypotheses at width 10"
+    assert set(groups["finished (&lt;eos&gt;)"].customdata) == finished - winner
+    assert groups["finished (&lt;eos&gt;)"].marker.symbol == "square"
+    for node_id, symbol in zip(groups["winning path"].customdata, groups["winning path"].marker.symbol, strict=True):
+        assert symbol == ("square" if nodes[int(node_id)]["finished"] else "circle")
+
+
+def test_the_winning_path_is_the_best_hypothesis_in_the_accent_colour(model):
+    trace = beam_search(model, TEXT, beam_size=4)
+    best = trace.beam["nbest"][0]
+    assert best["score"] == max(h["score"] for h in trace.beam["nbest"])
+    path = beam_charts.winning_path(trace)
+    nodes = beam_charts.nodes_by_id(trace)
+    assert [nodes[i]["token"] for i in path] == best["tokens"] == trace.output_tokens
+    assert path[-1] == best["node"]
+    assert nodes[path[-1]]["cumulative"] == pytest.approx(best["logprob"], abs=1e-6)
+    figure = beam_charts.tree(trace)
+    line = next(t for t in figure.data if t.name == "winning path" and t.mode == "lines")
+    where = beam_charts.tree_layout(trace)
+    assert list(zip(line.x, line.y, strict=True)) == [where[i] for i in [0, *path]]
+    assert line.line.color == beam_charts.ACCENT
+    assert set(_node_traces(figure)["winning path"].customdata) == {0, *path}
+    labels = _node_traces(figure)["winning path"].text
+    assert f"{nodes[path[-1]]['cumulative']:.2f}" in labels[-1]  # a node shows its token and cumulative log p
+
+
+def test_a_picked_hypothesis_is_dashed_and_the_winner_is_not_drawn_twice(model):
+    trace = beam_search(model, TEXT, beam_size=4)
+    where = beam_charts.tree_layout(trace)
+    second = beam_charts.path_to(trace, trace.beam["nbest"][1]["node"])
+    dashed = [t for t in beam_charts.tree(trace, picked=2).data if t.line.dash == "dash"]
+    assert len(dashed) == 1 and list(zip(dashed[0].x, dashed[0].y, strict=True)) == [where[i] for i in [0, *second]]
+    assert not [t for t in beam_charts.tree(trace, picked=1).data if t.line.dash == "dash"]
+
+
+def test_children_follow_their_parents_order_so_edges_never_cross(model):
+    trace = beam_search(model, TEXT, beam_size=5)
+    where = beam_charts.tree_layout(trace)
+    nodes = trace.beam["nodes"]
+    for a in nodes:
+        for b in nodes:
+            if a["t"] == b["t"] >= 0 and where[a["parent"]][1] < where[b["parent"]][1]:
+                assert where[a["id"]][1] < where[b["id"]][1]
+    assert all(0.0 <= y <= 1.0 for _, y in where.values())
+
+
+def test_width_one_is_a_single_path_of_greedys_tokens(model, capped):
+    for m in (model, capped):
+        trace = beam_search(m, TEXT, beam_size=1)
+        nodes = trace.beam["nodes"]
+        assert all(node["kept"] for node in nodes)
+        assert [node["parent"] for node in nodes[1:]] == list(range(len(nodes) - 1))  # a chain
+        assert [node["token"] for node in nodes[1:]] == greedy(m, TEXT).output_tokens
+
+
+def test_tokens_are_escaped_in_labels_and_hover(model):
+    figure = beam_charts.tree(beam_search(model, TEXT, beam_size=10))
+    texts = [s for t in _node_traces(figure).values() for s in [*(t.hovertext or ()), *(t.text or ())]]
+    assert any("&lt;eos&gt;" in s for s in texts)
+    assert not any("<eos>" in s or "<bos>" in s for s in texts)
+
+
+def test_the_n_best_rows_are_ranked_by_score(model, capped):
+    for m in (model, capped):
+        trace = beam_search(m, TEXT, beam_size=5)
+        rows = beam_charts.nbest_rows(trace)
+        assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+        scores = [r["score"] for r in rows]
+        assert scores == sorted(scores, reverse=True)
+        for row, hyp in zip(rows, trace.beam["nbest"], strict=True):
+            assert row["score"] == pytest.approx(hyp["logprob"] / len(hyp["tokens"]), abs=1e-5)
+    assert not beam_charts.any_finished(beam_search(capped, TEXT, beam_size=5))
+    assert {r["ends"] for r in beam_charts.nbest_rows(beam_search(capped, TEXT, beam_size=5))} == {"cut at the cap"}
+
+
+@pytest.mark.parametrize("which", ["finishing", "capped"])
+def test_a_hypothesis_is_traced_by_forcing_its_tokens(model, capped, which):
+    m = model if which == "finishing" else capped
+    trace = beam_search(m, TEXT, beam_size=5)
+    rank = len(trace.beam["nbest"])  # the last of the n-best, not the one the beam trace itself replays
+    hyp = trace.beam["nbest"][rank - 1]
+    tokens = tuple(hyp["tokens"])
+    forced = forced_prefix(m, TEXT, list(tokens[: m.config.max_output_len - 1]))
+    heatmap = beam_charts.hypothesis_attention(forced, tokens, rank)
+    np.testing.assert_allclose(np.asarray(heatmap.data[0].z), np.asarray(forced.attention)[: len(tokens)], atol=1e-12)
+    assert list(heatmap.layout.yaxis.ticktext) == chart_labels(list(tokens))
+    assert f"#{rank}" in heatmap.layout.title.text
+    # p(y_t) of each token equals exp(log p) of its node in the tree, also for the last token of a capped one,
+    # which a forced prefix cannot fix (it is read from that step's top-k)
+    nodes = beam_charts.nodes_by_id(trace)
+    expected = [math.exp(nodes[i]["logprob"]) for i in beam_charts.path_to(trace, hyp["node"])]
+    bars = beam_charts.hypothesis_probabilities(forced, tokens, rank)
+    np.testing.assert_allclose(np.asarray(bars.data[0].y, dtype=float), expected, rtol=1e-4)
+    assert f"log p = {hyp['logprob']:.3f}" in bars.layout.title.text
+    if which == "capped":
+        assert len(tokens) == m.config.max_output_len == len(forced.steps)  # the last step was free, not forced
+        assert not forced.steps[-1].forced
+
+
+def test_presentation_type_makes_a_taller_tree_and_a_dark_page_keeps_its_halo(model):
+    trace = beam_search(model, TEXT, beam_size=5)
+    normal, present = beam_charts.tree(trace, style=NORMAL), beam_charts.tree(trace, style=PRESENT)
+    assert present.layout.height > normal.layout.height
+    assert present.layout.font.size == PRESENT.font_size
+    dark = beam_charts.tree(trace, style=style_for(dark=True))
+    pruned = _node_traces(dark)["pruned"]
+    assert pruned.marker.color == style_for(dark=True).muted
+    assert "rgb(14, 17, 23)" in _node_traces(dark)["kept"].textfont.shadow
+    assert "white" in _node_traces(normal)["kept"].textfont.shadow

@@ -1,0 +1,281 @@
+"""Pure chart functions of the Beam search page: the tree of expansions, the n-best rows, one hypothesis's
+attention and probabilities. A beam Trace (or a forced-prefix one) in, plotly figures and rows out; no Streamlit,
+no torch. Every token goes through ui.text.chart_label before it becomes a label or hover text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+
+from .charts import (
+    ACCENT,
+    SECOND,
+    _axis,
+    _figure,
+    _tick_angle,
+    _trace,
+    attention_cells,
+    attention_matrix,
+    probability_bars,
+    source_labels,
+)
+from .style import NORMAL, ChartStyle
+from .text import chart_label, chart_labels
+
+if TYPE_CHECKING:  # charts read Traces but never import the core (which imports torch)
+    from seq2seq_viz.trace import Trace
+
+EMPTY = "(empty)"  # the output of a hypothesis that wrote nothing but <eos>
+PRUNED_ROOM = 0.15  # a pruned node takes this share of a kept node's vertical room (it has no label)
+TREE_MIN_PX, TREE_MAX_PX = 300, 1500
+PRUNED_OPACITY = 0.4
+
+
+# ---- reading the tree ----
+
+
+def nodes_by_id(trace: Trace) -> dict[int, dict[str, Any]]:
+    return {node["id"]: node for node in trace.beam["nodes"]}
+
+
+def path_to(trace: Trace, node_id: int) -> list[int]:
+    """The node ids from the first expansion (step 0) down to node_id; the root <bos> is left out."""
+    nodes = nodes_by_id(trace)
+    path = []
+    while node_id is not None and nodes[node_id]["parent"] is not None:
+        path.append(node_id)
+        node_id = nodes[node_id]["parent"]
+    return path[::-1]
+
+
+def winning_path(trace: Trace) -> list[int]:
+    """The node ids of the best hypothesis (n-best rank 1)."""
+    return path_to(trace, trace.beam["nbest"][0]["node"])
+
+
+def any_finished(trace: Trace) -> bool:
+    """Whether a hypothesis of the n-best wrote <eos> (else the cap cut them all and the n-best are the live ones)."""
+    nodes = nodes_by_id(trace)
+    return any(nodes[hyp["node"]]["finished"] for hyp in trace.beam["nbest"])
+
+
+def nbest_rows(trace: Trace) -> list[dict[str, Any]]:
+    """One row per hypothesis of the n-best, best first: rank, output, length-normalised score, log p."""
+    nodes = nodes_by_id(trace)
+    return [
+        {
+            "rank": rank,
+            "output": hyp["text"] or EMPTY,
+            "score": hyp["score"],
+            "log p": hyp["logprob"],
+            "tokens": len(hyp["tokens"]),
+            "ends": "<eos>" if nodes[hyp["node"]]["finished"] else "cut at the cap",
+        }
+        for rank, hyp in enumerate(trace.beam["nbest"], start=1)
+    ]
+
+
+def tree_layout(trace: Trace) -> dict[int, tuple[int, float]]:
+    """node id -> (x, y): x is the step (the root <bos> at -1); y in [0, 1] from the top.
+
+    Children sit in their parent's order, best first, so edges rarely cross; pruned nodes (leaves without a label)
+    take less room than kept ones, so the labelled nodes stay apart."""
+    by_step: dict[int, list[dict]] = defaultdict(list)
+    for node in trace.beam["nodes"]:
+        by_step[node["t"]].append(node)
+    where = {}
+    for t in sorted(by_step):
+        if t < 0:
+            for node in by_step[t]:
+                where[node["id"]] = (t, 0.5)
+            continue
+        column = sorted(by_step[t], key=lambda n: (where[n["parent"]][1], -n["cumulative"], n["id"]))
+        rooms = [1.0 if node["kept"] else PRUNED_ROOM for node in column]
+        total = sum(rooms) - (rooms[0] + rooms[-1]) / 2
+        y = 0.0
+        for i, node in enumerate(column):
+            if i:
+                y += (rooms[i - 1] + rooms[i]) / 2
+            where[node["id"]] = (t, y / total if total else 0.5)
+    return where
+
+
+def _tree_height(trace: Trace, style: ChartStyle) -> int:
+    rooms: dict[int, float] = defaultdict(float)
+    for node in trace.beam["nodes"]:
+        rooms[node["t"]] += 1.0 if node["kept"] else PRUNED_ROOM
+    label_px = 3.2 * style.font_size + style.marker_size  # two lines of text above a marker, and a gap
+    chrome_px = 100 + 4 * style.font_size  # title, legend and the step axis below
+    return int(min(max(TREE_MIN_PX, max(rooms.values()) * label_px + chrome_px), TREE_MAX_PX))
+
+
+def _hover(node: dict, rank: int | None) -> str:
+    if node["parent"] is None:
+        return "start: &lt;bos&gt;"
+    fate = "finished (&lt;eos&gt;)" if node["finished"] and node["kept"] else "kept" if node["kept"] else "pruned"
+    lines = [
+        f"step {node['t']}: {chart_label(node['token'])}",
+        f"log p(token) = {node['logprob']:.4f}",
+        f"cumulative log p = {node['cumulative']:.4f}",
+        f"score (log p / length) = {node['score']:.4f}",
+        fate + (f" · n-best #{rank}" if rank is not None else ""),
+    ]
+    return "<br>".join(lines)
+
+
+def tree(trace: Trace, picked: int | None = None, style: ChartStyle = NORMAL) -> go.Figure:
+    """The tree of expansions: a node per candidate (its token and cumulative log p), x = step, an edge from each
+    parent; pruned candidates dimmed, finished ones (<eos>) drawn as squares, the winning path in the accent
+    colour, and the picked n-best hypothesis (rank, 1-based) dashed when it is not the winner."""
+    nodes = trace.beam["nodes"]
+    where = tree_layout(trace)
+    ranks = {hyp["node"]: rank for rank, hyp in enumerate(trace.beam["nbest"], start=1)}
+    winner = set(winning_path(trace)) | {0}
+    chosen = []
+    if picked is not None and 1 < picked <= len(trace.beam["nbest"]):
+        chosen = [0, *path_to(trace, trace.beam["nbest"][picked - 1]["node"])]
+
+    def edges(keep) -> tuple[list, list]:
+        xs, ys = [], []
+        for node in nodes:
+            if node["parent"] is not None and keep(node):
+                (x0, y0), (x1, y1) = where[node["parent"]], where[node["id"]]
+                xs += [x0, x1, None]
+                ys += [y0, y1, None]
+        return xs, ys
+
+    def line(xs: list, ys: list, name: str, color: str, width: float, opacity: float = 1.0, dash=None) -> dict:
+        return _trace("scatter", x=xs, y=ys, mode="lines", name=name, hoverinfo="skip", opacity=opacity,
+                      line={"color": color, "width": width, "dash": dash}, showlegend=False)  # fmt: skip
+
+    data = [
+        line(*edges(lambda n: not n["kept"]), "pruned edges", style.muted, 1, PRUNED_OPACITY),
+        line(*edges(lambda n: n["kept"] and n["id"] not in winner), "kept edges", SECOND, 1.5),
+    ]
+    if chosen:
+        xs = [where[i][0] for i in chosen]
+        ys = [where[i][1] for i in chosen]
+        data.append(line(xs, ys, f"n-best #{picked}", SECOND, 3, dash="dash"))
+    path = [0, *winning_path(trace)]
+    data.append(line([where[i][0] for i in path], [where[i][1] for i in path], "winning path", ACCENT, 4))
+
+    groups = (  # legend name, which nodes, marker
+        ("pruned", lambda n: not n["kept"], {"color": style.muted, "size": style.marker_size * 0.6}),
+        ("kept", lambda n: n["kept"] and not n["finished"] and n["id"] not in winner,
+         {"color": SECOND, "size": style.marker_size}),
+        ("finished (<eos>)", lambda n: n["kept"] and n["finished"] and n["id"] not in winner,
+         {"color": SECOND, "size": style.marker_size + 3, "symbol": "square"}),
+        ("winning path", lambda n: n["id"] in winner,
+         {"color": ACCENT, "size": style.marker_size + 3, "line": {"color": "black", "width": 1}}),
+    )  # fmt: skip
+    for name, member, marker in groups:
+        group = [n for n in nodes if member(n)]
+        if not group:
+            continue
+        labelled = name != "pruned"
+        symbols = ["square" if n["finished"] else "circle" for n in group] if name == "winning path" else None
+        data.append(
+            _trace(
+                "scatter",
+                x=[where[n["id"]][0] for n in group],
+                y=[where[n["id"]][1] for n in group],
+                customdata=[n["id"] for n in group],
+                mode="markers+text" if labelled else "markers",
+                name=html.escape(name, quote=False),
+                marker={**marker, **({"symbol": symbols} if symbols else {})},
+                opacity=1.0 if labelled else PRUNED_OPACITY + 0.2,
+                text=[_label(n) for n in group] if labelled else None,
+                textposition=["middle left" if n["parent"] is None else "top center" for n in group],
+                # a halo in the page's colour keeps a label readable where edges cross it; the winner's labels
+                # are bold in the text colour (orange text on white is too faint to read)
+                textfont={
+                    "size": style.font_size,
+                    "weight": "bold" if name == "winning path" else None,
+                    "shadow": _halo(style),
+                },
+                hovertext=[_hover(n, ranks.get(n["id"])) for n in group],
+                hoverinfo="text",
+                cliponaxis=False,
+            )
+        )
+    steps = max((n["t"] for n in nodes), default=0)
+    ticks = ["start", *(str(t) for t in range(steps + 1))]
+    k = trace.options.get("beam_size", "?")
+    return _figure(
+        data,
+        _tree_height(trace, style),
+        f"Tree of expansions, beam width K = {k}",
+        style=style,
+        xaxis={**_axis(ticks, "decoder step t"), "tickvals": list(range(-1, steps + 1)),
+               "range": [-1.7, steps + 0.6]},
+        yaxis={"visible": False, "range": [1.08, -0.12]},  # reversed: the best hypotheses on top
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "xanchor": "left"},
+        hovermode="closest",
+    )  # fmt: skip
+
+
+def _halo(style: ChartStyle) -> str:
+    """A text shadow in the page's background colour all round (Streamlit's light and dark themes)."""
+    page = "rgb(14, 17, 23)" if style.dark else "white"
+    return ", ".join(f"{dx}px {dy}px 1px {page}" for dx in (-1, 1) for dy in (-1, 1))
+
+
+def _label(node: dict) -> str:
+    if node["parent"] is None:
+        return chart_label(node["token"])
+    return f"{chart_label(node['token'])}<br>{node['cumulative']:.2f}"
+
+
+# ---- one hypothesis, traced by forcing its tokens ----
+
+
+def hypothesis_probabilities_of(forced: Trace, tokens: tuple[str, ...]) -> list[float | None]:
+    """p(y_t) of each of the hypothesis's tokens, read from a forced-prefix decode of them.
+
+    A hypothesis as long as the step cap cannot be forced whole (a forced prefix leaves room for <eos>), so its last
+    token was not forced; its step still read the same prefix, and the token is among that step's top-k."""
+    probs: list[float | None] = []
+    for t, token in enumerate(tokens):
+        if t >= len(forced.steps):
+            probs.append(None)
+            continue
+        step = forced.steps[t]
+        probs.append(step.output_prob if step.output_token == token else dict(step.topk).get(token))
+    return probs
+
+
+def hypothesis_attention(forced: Trace, tokens: tuple[str, ...], rank: int, style: ChartStyle = NORMAL) -> go.Figure:
+    """α over the source for each token of the hypothesis (rows), read from a forced-prefix decode of it."""
+    weights = attention_matrix(forced)[: len(tokens)]
+    xs, ys = source_labels(forced), chart_labels(list(tokens))
+    hover = [
+        [f"output {i}: {ys[i]}<br>source {j}: {xs[j]}<br>α = {weights[i, j]:.4f}" for j in range(len(xs))]
+        for i in range(len(weights))
+    ]
+    angle = _tick_angle(xs, room=40, style=style)
+    longest = max((len(html.unescape(x)) for x in xs), default=1)
+    heatmap = attention_cells(weights.tolist(), hover, style)
+    return _figure(
+        [heatmap],
+        max(220, style.row_px * len(weights) + 60),
+        f"Attention α of hypothesis #{rank}",
+        top=int(1.6 * style.font_size + (0.6 * style.char_px * longest if angle else 0)),
+        style=style,
+        xaxis=_axis(xs, side="top", tickangle=angle),
+        yaxis=_axis(ys[: len(weights)], autorange="reversed", automargin=True),
+    )
+
+
+def hypothesis_probabilities(
+    forced: Trace, tokens: tuple[str, ...], rank: int, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """Each token of the hypothesis with the probability the model gave it at its step."""
+    labels = chart_labels(list(tokens))
+    probs = hypothesis_probabilities_of(forced, tokens)
+    logp = sum(math.log(p) for p in probs if p)
+    return probability_bars(labels, probs, f"p(y_t) of hypothesis #{rank} (log p = {logp:.3f})", room=40, style=style)
