@@ -16,20 +16,9 @@ from ui import beam_charts
 from ui.style import NORMAL, PRESENT, style_for
 from ui.text import chart_labels
 
+pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 TEXT = "abcde"
 NODE_GROUPS = ("pruned", "kept", "finished (&lt;eos&gt;)", "winning path")
-
-
-@pytest.fixture(autouse=True)
-def validated(monkeypatch):
-    """Every figure goes through plotly's full validation (the app skips it for speed)."""
-    build = beam_charts._figure
-
-    def checked(*args, **kwargs) -> go.Figure:
-        raw = build(*args, **kwargs)
-        return go.Figure(data=[trace.to_plotly_json() for trace in raw.data], layout=raw.layout.to_plotly_json())
-
-    monkeypatch.setattr(beam_charts, "_figure", checked)
 
 
 @pytest.fixture(scope="module")

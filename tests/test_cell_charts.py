@@ -14,19 +14,8 @@ from ui import cell_charts
 from ui.charts import output_labels, source_labels
 from ui.style import NORMAL, PRESENT, style_for
 
+pytestmark = pytest.mark.usefixtures("validated_charts")  # every figure passes plotly's validation
 TEXT = "abcde"
-
-
-@pytest.fixture(autouse=True)
-def validated(monkeypatch):
-    """Every figure goes through plotly's full validation (the app skips it for speed)."""
-    build = cell_charts._figure
-
-    def checked(*args, **kwargs) -> go.Figure:
-        raw = build(*args, **kwargs)
-        return go.Figure(data=[trace.to_plotly_json() for trace in raw.data], layout=raw.layout.to_plotly_json())
-
-    monkeypatch.setattr(cell_charts, "_figure", checked)
 
 
 @pytest.fixture(scope="module")

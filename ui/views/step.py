@@ -84,7 +84,7 @@ def _stepper(trace, timer: float | None) -> None:
             _predict(trace, t, shown)
     with right:
         if present:
-            _slide(trace, t, lines, shown, reveal_line)
+            _slide(trace, t, lines)
         else:
             _equations(trace, t, lines, shown, reveal_line)
     state.write_url(state.PAGE_STEP)
@@ -242,8 +242,11 @@ def _overview(lines: list[equations.Line], current: int) -> str:
     return r" \to ".join(rf"\boxed{{{symbol}}}" if i == current else symbol for i, symbol in enumerate(symbols))
 
 
-def _slide(trace, t: int, lines: list[equations.Line], shown: bool, reveal_line: int) -> None:
-    """One line of step t's chain, large: where it sits in the chain, the equation, its note and its tensor."""
+def _slide(trace, t: int, lines: list[equations.Line]) -> None:
+    """One line of step t's chain, large: where it sits in the chain, the equation, its note and its tensor.
+
+    Nothing to hide here when predicting: reaching the line that would give step t away reveals it
+    (state.revealed)."""
     number = st.session_state[state.SUBSTEP]
     line = lines[number]
     st.latex(_padded(_overview(lines, number)))
@@ -253,8 +256,6 @@ def _slide(trace, t: int, lines: list[equations.Line], shown: bool, reveal_line:
     if line.note:
         st.markdown(md_escape(line.note))
     st.caption(_label(step, line))
-    if number >= reveal_line and not shown:  # cannot happen on a slide: reaching the line reveals it
-        return
     components.chart(
         charts.step_tensor, trace, t, line.tensor, line.symbol, max_px=SLIDE_TENSOR_PX, key=f"step-tensor-{number}"
     )
