@@ -14,15 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .config import GATES  # the names each step below returns in its gates dict
+
 # A cell state: h for RNN/GRU, (h, c) for LSTM.
 State = Tensor | tuple[Tensor, Tensor]
 Gates = dict[str, Tensor]
 
-GATE_NAMES: dict[str, tuple[str, ...]] = {
-    "rnn": (),
-    "gru": ("reset", "update", "candidate"),
-    "lstm": ("input", "forget", "candidate", "output"),
-}
 GATE_MULTIPLIER = {"rnn": 1, "gru": 3, "lstm": 4}
 FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -158,7 +155,7 @@ def run_explicit(
                 if kind == "lstm":
                     cells[pos] = state[1]
             dir_outputs.append(torch.stack(outs, dim=1))  # (B, S, Hd)
-            dir_gates.append({name: torch.stack([g[name] for g in gates], dim=1) for name in GATE_NAMES[kind]})
+            dir_gates.append({name: torch.stack([g[name] for g in gates], dim=1) for name in GATES[kind]})
             dir_cells.append(torch.stack(cells, dim=1) if kind == "lstm" else None)
             finals_h.append(hidden_of(state))
             if kind == "lstm":
@@ -167,7 +164,7 @@ def run_explicit(
         records.append(
             LayerRecord(
                 outputs=output,
-                gates={n: torch.cat([g[n] for g in dir_gates], dim=-1) for n in GATE_NAMES[kind]},
+                gates={n: torch.cat([g[n] for g in dir_gates], dim=-1) for n in GATES[kind]},
                 cells=torch.cat(dir_cells, dim=-1) if kind == "lstm" else None,  # type: ignore[arg-type]
             )
         )

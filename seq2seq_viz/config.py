@@ -1,4 +1,7 @@
-"""Frozen, validated configurations: what a model is (ModelConfig) and how it is trained (TrainConfig)."""
+"""Frozen, validated configurations: what a model is (ModelConfig) and how it is trained (TrainConfig).
+
+Torch-free, so the UI reads the choices from here: cells and their gates, attention scores, decoder styles.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,28 @@ Bridge = Literal["copy", "linear"]
 
 CELLS: tuple[str, ...] = get_args(Cell)
 ATTENTIONS: tuple[str, ...] = get_args(Score)
+
+# The names each cell records in a trace's `gates` dicts (seq2seq_viz.cells), in the order of its equations.
+# The candidate is tanh, a proposed state rather than a σ gate; the GRU and LSTM both record it.
+GATES: dict[str, tuple[str, ...]] = {
+    "rnn": (),
+    "gru": ("reset", "update", "candidate"),
+    "lstm": ("input", "forget", "candidate", "output"),
+}
+CANDIDATE = "candidate"
+
+# The sentences the app always offers for a task, before the ones its checkpoint carries.
+LESSON_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "eng-fra": ("I am cold.", "I love learning.", "The weather is nice today."),
+}
+
+
+def decoder_style(attention: str, style: str | None = None) -> str:
+    """The effective decoder style: "none" for the fixed-context baseline, else the chosen style, or by default
+    bahdanau for additive attention and luong for the others."""
+    if attention == "none":
+        return "none"
+    return style or ("bahdanau" if attention == "additive" else "luong")
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -80,9 +105,7 @@ class ModelConfig(_Serializable):
     @property
     def decoder_style(self) -> str:
         """The effective decoder style; "none" for the fixed-context baseline."""
-        if self.attention == "none":
-            return "none"
-        return self.style or ("bahdanau" if self.attention == "additive" else "luong")
+        return decoder_style(self.attention, self.style)
 
     @property
     def name(self) -> str:

@@ -1,6 +1,6 @@
 import pytest
 
-from seq2seq_viz.config import ModelConfig, TrainConfig
+from seq2seq_viz.config import ATTENTIONS, CELLS, GATES, ModelConfig, TrainConfig, decoder_style
 from seq2seq_viz.errors import ConfigError
 
 
@@ -10,6 +10,28 @@ def test_name_and_default_styles():
     assert ModelConfig(attention="general").decoder_style == "luong"
     assert ModelConfig(attention="none").decoder_style == "none"
     assert ModelConfig(attention="dot", style="bahdanau").decoder_style == "bahdanau"
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+@pytest.mark.parametrize("style", [None, "luong", "bahdanau"])
+def test_the_decoder_style_rule_is_one_function_that_the_config_uses(attention, style):
+    assert ModelConfig(attention=attention, style=style).decoder_style == decoder_style(attention, style)
+    assert decoder_style(attention, style) == (
+        "none" if attention == "none" else style or ("bahdanau" if attention == "additive" else "luong")
+    )
+
+
+def test_gate_names_are_the_ones_each_cell_records():
+    import torch
+
+    from seq2seq_viz.cells import ExplicitCell
+
+    assert tuple(GATES) == CELLS
+    for kind in CELLS:
+        cell = ExplicitCell(kind, 3, 4)
+        state = (torch.zeros(1, 4), torch.zeros(1, 4)) if kind == "lstm" else torch.zeros(1, 4)
+        _, gates = cell(torch.ones(1, 3), state)
+        assert tuple(gates) == GATES[kind]  # same names, same order
 
 
 @pytest.mark.parametrize(

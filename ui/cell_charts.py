@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
+from seq2seq_viz.config import CANDIDATE
+from seq2seq_viz.config import GATES as CELL_GATES
+
 from .charts import _axis, _figure, _trace, output_labels, pca_2d, source_labels
 from .style import NORMAL, ChartStyle
 from .text import chart_labels
 
-if TYPE_CHECKING:  # charts read Traces but never import the core (which imports torch)
+if TYPE_CHECKING:  # charts read Traces but import only the torch-free core (config), never the model side
     from seq2seq_viz.trace import Trace
 
 SIDES = ("encoder", "decoder")
-GATES = {"gru": ("reset", "update"), "lstm": ("input", "forget", "output")}  # textbook order; no candidate
+GATES = {  # the σ gates each cell records, in its equations' order; the candidate is a state, not a gate
+    cell: tuple(gate for gate in names if gate != CANDIDATE) for cell, names in CELL_GATES.items()
+}
 KEEP_GATE = {"gru": "update", "lstm": "forget"}  # the gate that carries the old state into the new one
 GATE_SYMBOL = {"reset": "r", "update": "z", "input": "i", "forget": "f", "output": "o"}
 GATE_MEANING = {  # a panel's label: short, it shares the chart's width with the legend

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from seq2seq_viz.config import decoder_style  # torch-free: the core's rule, not a copy of it
+
 CELL_TEX = {"rnn": r"\mathrm{RNN}", "gru": r"\mathrm{GRU}", "lstm": r"\mathrm{LSTM}"}
 
 
@@ -34,8 +36,9 @@ def score_tex(score: str, query: str) -> str:
 def chain(model: dict[str, Any]) -> list[Line]:
     """The equations of one decoder step for the trace's model card (Trace.model)."""
     cell = CELL_TEX.get(model.get("cell", "gru"), r"\mathrm{RNN}")
-    style = model.get("style") or ("bahdanau" if model.get("attention") == "additive" else "luong")
-    if model.get("attention") == "none" or style == "none":
+    score = model.get("attention", "general")
+    style = decoder_style(score, model.get("style"))  # a trace's card already holds it; hand-made cards may not
+    if style == "none":
         return _fixed_context(model, cell)
     keys = Line(
         r"H = [h_1, \dots, h_S]",
@@ -52,7 +55,6 @@ def chain(model: dict[str, Any]) -> list[Line]:
     )
     attentional = Line(r"\hat{s}_t = \tanh\!\left(W_c [c_t;\, s_t]\right)", "attentional", r"\hat{s}_t", "attentional")
     output = _output(r"\hat{s}_t")
-    score = model.get("attention", "general")
     if style == "bahdanau":
         return [
             keys,

@@ -15,14 +15,14 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+from seq2seq_viz.config import ATTENTIONS, CELLS  # torch-free: the grid's rows and columns
+
 from .charts import ACCENT, MUTED, SECOND, _axis, _figure, _trace
 from .style import NORMAL, ChartStyle
 from .text import chart_label
 
 Entry = Mapping[str, Any]
 
-CELLS = ("rnn", "gru", "lstm")
-ATTENTIONS = ("none", "dot", "general", "concat", "additive")
 QUALITY_SCALE = "Viridis"
 
 
