@@ -20,7 +20,7 @@ _EXPORTS = {  # public name -> the submodule that defines it
         "errors",
     ),
     **dict.fromkeys(("examples_for", "list_models", "load_model", "model_info", "pretrained_dir"), "registry"),
-    **dict.fromkeys(("SCHEMA", "Step", "Trace"), "trace"),
+    **dict.fromkeys(("SCHEMA", "Beam", "BeamNode", "Hypothesis", "Step", "Trace"), "trace"),
 }
 
 if TYPE_CHECKING:  # what linters and editors see; at run time __getattr__ loads each on demand
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # what linters and editors see; at run time __getattr__ loads
     from .decoding import beam_search, decode, forced_prefix, greedy, sample, teacher_forced
     from .errors import CheckpointError, ConfigError, DataError, InputError, Seq2SeqVizError, UnknownModelError
     from .registry import examples_for, list_models, load_model, model_info, pretrained_dir
-    from .trace import SCHEMA, Step, Trace
+    from .trace import SCHEMA, Beam, BeamNode, Hypothesis, Step, Trace
 
 
 def __getattr__(name: str):
@@ -55,9 +55,12 @@ __all__ = [  # every name of _EXPORTS, and set_threads (a test holds the two tog
     "ATTENTIONS",
     "CELLS",
     "SCHEMA",
+    "Beam",
+    "BeamNode",
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "Hypothesis",
     "InputError",
     "ModelConfig",
     "Seq2SeqVizError",

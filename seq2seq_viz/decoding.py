@@ -24,13 +24,14 @@ from .errors import InputError
 from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_tokens, excerpt
 from .model import Seq2Seq
 from .text import detokenize, normalize, tokenize
-from .trace import Step, Trace
+from .trace import Beam, BeamNode, Hypothesis, Step, Trace
 from .vocab import BOS, BOS_ID, EOS, EOS_ID, FRAMING
 
 TOPK = 10  # alternatives recorded per step
 DECIMALS = 6  # floats in a Trace are rounded to this many decimals (JSON stays compact)
 
-# choose(t, logits) -> (output id, id fed at the next step, whether the output was forced, stop after this step)
+# choose(t, logits) -> (output id, id fed at the next step, whether the caller forced the output (Step.forced),
+#                       stop after this step)
 Policy = Callable[[int, Tensor], tuple[int, int, bool, bool]]
 
 
@@ -191,7 +192,7 @@ def _build_trace(
     run: tuple,
     options: dict,
     reference: str | None,
-    beam: dict | None = None,
+    beam: Beam | None = None,
     truncated: bool | None = None,
 ) -> Trace:
     """truncated defaults to "the last output is not <eos>" (free-running modes stop at <eos> or the cap)."""
@@ -400,26 +401,15 @@ def beam_search(
     live, and candidates ending in <eos> that rank within the top K are finished (at the last step allowed, within
     the top K of those ending in <eos>). Stops when K are finished.
     Final ranking: score = log p(y) / |y|^length_penalty. The Trace's steps are the best hypothesis re-run
-    (forced) through the traced decoder; beam["nodes"] is the whole tree of expansions.
+    through the traced decoder (chosen by the search, so not Step.forced); beam.nodes is the whole tree.
     """
     check_beam_width(beam_size)
     source = prepare_source(model, text)
     cap = _cap(model, max_len)
     encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]))
     state = model.decoder.initial_state(encoded)
-    nodes = [
-        {
-            "id": 0,
-            "parent": None,
-            "t": -1,
-            "token": BOS,
-            "logprob": 0.0,
-            "cumulative": 0.0,
-            "score": 0.0,
-            "finished": False,
-            "kept": True,
-        }
-    ]
+    nodes = [BeamNode(id=0, parent=None, t=-1, token=BOS, logprob=0.0, cumulative=0.0, score=0.0,
+                      finished=False, kept=True)]  # fmt: skip
     live = [(0, [], 0.0)]  # (node id, token ids, cumulative log-prob)
     finished: list[tuple[int, list[int], float]] = []
     for t in range(cap):
@@ -448,22 +438,22 @@ def beam_search(
                 eos_seen += 1
             else:
                 kept = len(new_live) < beam_size
-            node = {
-                "id": len(nodes),
-                "parent": parent,
-                "t": t,
-                "token": model.target_vocab.tokens[ids[-1]],
-                "logprob": round(lp, DECIMALS),
-                "cumulative": round(cum, DECIMALS),
-                "score": round(cum / len(ids) ** length_penalty, DECIMALS),
-                "finished": is_eos,
-                "kept": kept,
-            }
+            node = BeamNode(
+                id=len(nodes),
+                parent=parent,
+                t=t,
+                token=model.target_vocab.tokens[ids[-1]],
+                logprob=round(lp, DECIMALS),
+                cumulative=round(cum, DECIMALS),
+                score=round(cum / len(ids) ** length_penalty, DECIMALS),
+                finished=is_eos,
+                kept=kept,
+            )
             nodes.append(node)
             if kept and is_eos:
-                finished.append((node["id"], ids, cum))
+                finished.append((node.id, ids, cum))
             elif kept:
-                new_live.append((node["id"], ids, cum))
+                new_live.append((node.id, ids, cum))
                 survivors.append(row)
         if len(finished) >= beam_size or not new_live:
             break
@@ -472,26 +462,26 @@ def beam_search(
         state = type(state)([_select(s, index) for s in new_state.layers], _select(new_state.feed, index))
     pool = finished or live  # nothing finished within the cap: the live hypotheses, marked truncated
     ranked = sorted(pool, key=lambda h: -h[2] / len(h[1]) ** length_penalty)
-    nbest = [
-        {
-            "node": nid,
-            "tokens": model.target_vocab.decode(ids),
-            "logprob": round(cum, DECIMALS),
-            "score": round(cum / len(ids) ** length_penalty, DECIMALS),
-            "text": detokenize(
-                [tok for tok in model.target_vocab.decode(ids) if tok not in FRAMING], model.config.level
-            ),
-        }
+    nbest = tuple(
+        Hypothesis(
+            node=nid,
+            tokens=tuple(model.target_vocab.decode(ids)),
+            logprob=round(cum, DECIMALS),
+            score=round(cum / len(ids) ** length_penalty, DECIMALS),
+            text=detokenize([tok for tok in model.target_vocab.decode(ids) if tok not in FRAMING], model.config.level),
+            finished=ids[-1] == EOS_ID,
+        )
         for nid, ids, cum in ranked
-    ]
+    )
     best = ranked[0][1]
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
-        return best[t], best[t], True, t == len(best) - 1
+        return best[t], best[t], False, t == len(best) - 1  # the search chose these tokens; the caller did not
 
     run = _run(model, source, choose, len(best))
     options = {"beam_size": beam_size, "length_penalty": length_penalty}
-    return _build_trace(model, source, "beam", run, options, reference, beam={"nodes": nodes, "nbest": nbest})
+    beam = Beam(width=beam_size, length_penalty=length_penalty, nodes=tuple(nodes), nbest=nbest)
+    return _build_trace(model, source, "beam", run, options, reference, beam=beam)
 
 
 def _expand(encoded: Encoded, rows: int) -> Encoded:

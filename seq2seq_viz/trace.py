@@ -7,7 +7,7 @@ JSON holds them as nested lists, and from_json restores the arrays, so a round t
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ def _array(value: Any) -> Array | None:
 
 SCHEMA = "seq2seq_viz.trace/1"
 MODES = ("greedy", "beam", "sample", "teacher_forced", "forced_prefix")
+FREE_RUNNING = ("greedy", "beam", "sample")  # the modes a user picks: the model reads its own outputs, no gold
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +47,9 @@ class Step:
     input_token: str
     output_token: str
     output_prob: float  # p(output_token)
-    forced: bool  # the output token was fixed from outside (a forced prefix, or a beam hypothesis)
+    # the caller fixed the output token (a forced prefix) instead of the decode's own rule choosing it (argmax,
+    # sampling, beam search); teacher forcing fixes the inputs, not the recorded outputs, so its steps are False
+    forced: bool
     topk: list[tuple[str, float]]  # the most probable next tokens, descending
     energies: Array | None  # (S,) e_t over the source (None for attention none)
     weights: Array | None  # (S,) α_t over the source, sums to 1
@@ -61,6 +64,78 @@ class Step:
     gold_prob: float | None = None
     loss: float | None = None  # −log p(gold_token)
     shapes: dict[str, list[int]] = field(default_factory=dict)  # named tensors of this step, batch of 1 first
+
+
+@dataclass(frozen=True, slots=True)
+class BeamNode:
+    """One candidate of beam search's tree of expansions: its parent's hypothesis extended by one token."""
+
+    id: int  # its index in Beam.nodes; the root <bos> is 0
+    parent: int | None  # the node it extends (None for the root)
+    t: int  # the decoder step that proposed it (-1 for the root)
+    token: str
+    logprob: float  # log p(token | the tokens from the root to the parent, x)
+    cumulative: float  # log p of the tokens from the root down to this one
+    score: float  # cumulative / length ** length_penalty: what the n-best is ranked by
+    finished: bool  # the token is <eos>: the hypothesis ends here
+    kept: bool  # it survived its step's pruning (a kept finished node is a result; the others were cut)
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One result of beam search: the path from the root down to its last node."""
+
+    node: int  # its last node in Beam.nodes
+    tokens: tuple[str, ...]  # after <bos>, with the final <eos> when written
+    logprob: float  # log p(tokens | x), the cumulative log p of its last node
+    score: float  # logprob / len(tokens) ** length_penalty
+    text: str  # detokenized, no special tokens
+    finished: bool  # it wrote <eos> (False: the step cap stopped it while still live)
+
+
+@dataclass(frozen=True, slots=True)
+class Beam:
+    """Beam search's record: every candidate it scored and its results, best first. A beam Trace's steps replay
+    nbest[0] (path(nbest[0].node) gives the node of each step); its other hypotheses are traced by forcing them."""
+
+    width: int  # K, the hypotheses kept at each step
+    length_penalty: float  # α of score = log p / |y|^α
+    nodes: tuple[BeamNode, ...]  # by id
+    nbest: tuple[Hypothesis, ...]  # best score first
+
+    @property
+    def best(self) -> Hypothesis:
+        return self.nbest[0]
+
+    def path(self, node_id: int) -> list[int]:
+        """The node ids from the first expansion (step 0) down to node_id; the root <bos> is left out."""
+        path = []
+        while self.nodes[node_id].parent is not None:
+            path.append(node_id)
+            node_id = self.nodes[node_id].parent
+        return path[::-1]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], options: dict[str, Any]) -> Beam:
+        """From JSON. A trace written before the beam was typed has only nodes and nbest: the width and length
+        penalty come from its options, and whether a hypothesis finished from its last node."""
+        nodes = tuple(BeamNode(**node) for node in data["nodes"])
+        nbest = tuple(
+            Hypothesis(
+                **{
+                    **hyp,
+                    "tokens": tuple(hyp["tokens"]),
+                    "finished": hyp.get("finished", nodes[hyp["node"]].finished),
+                }
+            )
+            for hyp in data["nbest"]
+        )
+        return cls(
+            width=data.get("width", options.get("beam_size", len(nbest))),
+            length_penalty=data.get("length_penalty", options.get("length_penalty", 1.0)),
+            nodes=nodes,
+            nbest=nbest,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +159,7 @@ class Trace:
     # the cap stopped the decode before <eos>: before the model wrote it (free-running, forced prefix, beam), or
     # before the step scoring the reference's <eos> (teacher forcing, whatever the argmax; a longer one is refused)
     truncated: bool = False
-    beam: dict[str, Any] | None = None  # nodes, nbest (beam mode only)
+    beam: Beam | None = None  # the tree of expansions and the n-best (beam mode only)
     schema: str = SCHEMA
 
     @property
@@ -127,10 +202,16 @@ class Trace:
                 **{k: _array(data["encoder"].get(k)) for k in ENCODER_ARRAYS},
                 "gates": {g: _array(v) for g, v in data["encoder"]["gates"].items()},
             }
+            beam = None
+            if data.get("beam") is not None:
+                beam = Beam.from_dict(data["beam"], data.get("options", {}))
+                if "width" not in data["beam"]:  # written when Step.forced also meant "a beam hypothesis"
+                    steps = [replace(step, forced=False) for step in steps]
             names = {f.name for f in fields(cls)}
             kept = {k: v for k, v in data.items() if k in names}
-            return cls(**{**kept, "steps": steps, "encoder": encoder, "attention": _array(data["attention"])})
-        except (KeyError, TypeError) as exc:
+            arrays = {"steps": steps, "encoder": encoder, "attention": _array(data["attention"]), "beam": beam}
+            return cls(**{**kept, **arrays})
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise InputError(f"The trace is incomplete or malformed ({exc}).") from None
 
     @classmethod

@@ -48,40 +48,40 @@ def test_every_node_is_drawn_once_where_the_layout_puts_it(model, width):
     trace = beam_search(model, TEXT, beam_size=width)
     figure = beam_charts.tree(trace)
     ids = _drawn_ids(figure)
-    assert sorted(ids) == [node["id"] for node in trace.beam["nodes"]]
+    assert sorted(ids) == [node.id for node in trace.beam.nodes]
     where = beam_charts.tree_layout(trace)
     for group in _node_traces(figure).values():
         for node_id, x, y in zip(group.customdata, group.x, group.y, strict=True):
             assert (x, y) == pytest.approx(where[int(node_id)])
-    steps = {node["t"] for node in trace.beam["nodes"]}
+    steps = {node.t for node in trace.beam.nodes}
     assert list(figure.layout.xaxis.tickvals) == sorted(steps)
 
 
 def test_pruned_nodes_are_dimmed_and_finished_ones_are_squares(model):
     trace = beam_search(model, TEXT, beam_size=10)
-    nodes = beam_charts.nodes_by_id(trace)
+    nodes = trace.beam.nodes
     groups = _node_traces(beam_charts.tree(trace))
-    pruned = {n["id"] for n in nodes.values() if not n["kept"]}
+    pruned = {n.id for n in nodes if not n.kept}
     assert pruned and set(groups["pruned"].customdata) == pruned
     assert groups["pruned"].opacity < 1 and groups["pruned"].text is None  # dimmed, no label
     winner = set(beam_charts.winning_path(trace))
-    finished = {n["id"] for n in nodes.values() if n["kept"] and n["finished"]}
+    finished = {n.id for n in nodes if n.kept and n.finished}
     assert finished, "the seeded model finishes hypotheses at width 10"
     assert set(groups["finished (&lt;eos&gt;)"].customdata) == finished - winner
     assert groups["finished (&lt;eos&gt;)"].marker.symbol == "square"
     for node_id, symbol in zip(groups["winning path"].customdata, groups["winning path"].marker.symbol, strict=True):
-        assert symbol == ("square" if nodes[int(node_id)]["finished"] else "circle")
+        assert symbol == ("square" if nodes[int(node_id)].finished else "circle")
 
 
 def test_the_winning_path_is_the_best_hypothesis_in_the_accent_colour(model):
     trace = beam_search(model, TEXT, beam_size=4)
-    best = trace.beam["nbest"][0]
-    assert best["score"] == max(h["score"] for h in trace.beam["nbest"])
+    best = trace.beam.nbest[0]
+    assert best.score == max(h.score for h in trace.beam.nbest)
     path = beam_charts.winning_path(trace)
-    nodes = beam_charts.nodes_by_id(trace)
-    assert [nodes[i]["token"] for i in path] == best["tokens"] == trace.output_tokens
-    assert path[-1] == best["node"]
-    assert nodes[path[-1]]["cumulative"] == pytest.approx(best["logprob"], abs=1e-6)
+    nodes = trace.beam.nodes
+    assert [nodes[i].token for i in path] == list(best.tokens) == trace.output_tokens
+    assert path[-1] == best.node
+    assert nodes[path[-1]].cumulative == pytest.approx(best.logprob, abs=1e-6)
     figure = beam_charts.tree(trace)
     line = next(t for t in figure.data if t.name == "winning path" and t.mode == "lines")
     where = beam_charts.tree_layout(trace)
@@ -89,13 +89,13 @@ def test_the_winning_path_is_the_best_hypothesis_in_the_accent_colour(model):
     assert line.line.color == beam_charts.ACCENT
     assert set(_node_traces(figure)["winning path"].customdata) == {0, *path}
     labels = _node_traces(figure)["winning path"].text
-    assert f"{nodes[path[-1]]['cumulative']:.2f}" in labels[-1]  # a node shows its token and cumulative log p
+    assert f"{nodes[path[-1]].cumulative:.2f}" in labels[-1]  # a node shows its token and cumulative log p
 
 
 def test_a_picked_hypothesis_is_dashed_and_the_winner_is_not_drawn_twice(model):
     trace = beam_search(model, TEXT, beam_size=4)
     where = beam_charts.tree_layout(trace)
-    second = beam_charts.path_to(trace, trace.beam["nbest"][1]["node"])
+    second = beam_charts.path_to(trace, trace.beam.nbest[1].node)
     dashed = [t for t in beam_charts.tree(trace, picked=2).data if t.line.dash == "dash"]
     assert len(dashed) == 1 and list(zip(dashed[0].x, dashed[0].y, strict=True)) == [where[i] for i in [0, *second]]
     assert not [t for t in beam_charts.tree(trace, picked=1).data if t.line.dash == "dash"]
@@ -104,21 +104,87 @@ def test_a_picked_hypothesis_is_dashed_and_the_winner_is_not_drawn_twice(model):
 def test_children_follow_their_parents_order_so_edges_never_cross(model):
     trace = beam_search(model, TEXT, beam_size=5)
     where = beam_charts.tree_layout(trace)
-    nodes = trace.beam["nodes"]
+    nodes = trace.beam.nodes
     for a in nodes:
         for b in nodes:
-            if a["t"] == b["t"] >= 0 and where[a["parent"]][1] < where[b["parent"]][1]:
-                assert where[a["id"]][1] < where[b["id"]][1]
+            if a.t == b.t >= 0 and where[a.parent][1] < where[b.parent][1]:
+                assert where[a.id][1] < where[b.id][1]
     assert all(0.0 <= y <= 1.0 for _, y in where.values())
 
 
 def test_width_one_is_a_single_path_of_greedys_tokens(model, capped):
     for m in (model, capped):
         trace = beam_search(m, TEXT, beam_size=1)
-        nodes = trace.beam["nodes"]
-        assert all(node["kept"] for node in nodes)
-        assert [node["parent"] for node in nodes[1:]] == list(range(len(nodes) - 1))  # a chain
-        assert [node["token"] for node in nodes[1:]] == greedy(m, TEXT).output_tokens
+        nodes = trace.beam.nodes
+        assert all(node.kept for node in nodes)
+        assert [node.parent for node in nodes[1:]] == list(range(len(nodes) - 1))  # a chain
+        assert [node.token for node in nodes[1:]] == greedy(m, TEXT).output_tokens
+
+
+def _labelled(figure: go.Figure) -> dict[int, str]:
+    """node id -> its label, for the nodes drawn with one."""
+    return {
+        int(i): text
+        for group in _node_traces(figure).values()
+        for i, text in zip(group.customdata, group.text or [""] * len(group.customdata), strict=True)
+        if text
+    }
+
+
+def test_a_wide_beam_labels_only_where_there_is_room_and_every_node_hovers(model):
+    wide, narrow = beam_search(model, TEXT, beam_size=10), beam_search(model, TEXT, beam_size=3)
+    figure = beam_charts.tree(wide)
+    assert beam_charts.tree(narrow).layout.height < figure.layout.height <= beam_charts.TREE_MAX_PX  # grows with K
+    kept = {n.id for n in wide.beam.nodes if n.kept}
+    assert set(_labelled(figure)) == kept  # grown tall enough for every label here
+    hover = {int(i): h for g in _node_traces(figure).values() for i, h in zip(g.customdata, g.hovertext, strict=True)}
+    assert set(hover) == {n.id for n in wide.beam.nodes}
+    for node in wide.beam.nodes[1:]:
+        assert f"cumulative log p = {node.cumulative:.4f}" in hover[node.id]
+
+    # squeezed into the smallest tree, labels are left out where they would meet, never the winner's
+    where = beam_charts.tree_layout(wide)
+    winner = [0, *beam_charts.winning_path(wide)]
+    height = beam_charts.TREE_MIN_PX
+    labelled = beam_charts.labelled_nodes(wide, where, height, NORMAL, first=winner)
+    assert set(winner) <= labelled <= kept and len(labelled) < len(kept) / 2
+    # within a step, two labelled nodes are at least a label (two lines) and half a marker apart on screen
+    px_per_y = (height - beam_charts._chrome_px(NORMAL)) / 1.2
+    room = 2 * 1.25 * NORMAL.font_size + NORMAL.marker_size / 2
+    for a in labelled:
+        for b in labelled:
+            if a < b and where[a][0] == where[b][0] and not {a, b} <= set(winner):
+                assert abs(where[a][1] - where[b][1]) * px_per_y >= room, (a, b)
+
+
+def test_the_picked_path_is_always_labelled(model):
+    trace = beam_search(model, TEXT, beam_size=10)
+    for rank in range(1, len(trace.beam.nbest) + 1):
+        path = beam_charts.path_to(trace, trace.beam.nbest[rank - 1].node)
+        assert set(path) <= set(_labelled(beam_charts.tree(trace, picked=rank)))
+
+
+def test_a_click_selects_nothing_visible(model):
+    """The chart's selection styles equal its normal ones: a click picks a hypothesis, it does not dim the tree."""
+    for group in _node_traces(beam_charts.tree(beam_search(model, TEXT, beam_size=4))).values():
+        assert group.selected.marker.opacity == group.unselected.marker.opacity == 1
+        assert group.unselected.textfont.color == group.textfont.color == "rgb(49, 51, 63)"  # Streamlit's text
+    dark = _node_traces(beam_charts.tree(beam_search(model, TEXT, beam_size=4), style=style_for(dark=True)))
+    assert dark["kept"].unselected.textfont.color == dark["kept"].textfont.color == "rgb(250, 250, 250)"
+
+
+def test_a_clicked_node_picks_the_hypothesis_it_ends_or_the_best_through_it(model, capped):
+    for m in (model, capped):
+        trace = beam_search(m, TEXT, beam_size=5)
+        beam = trace.beam
+        for i, hyp in enumerate(beam.nbest):
+            assert beam_charts.hypothesis_at(trace, hyp.node) == i
+            for node_id in beam.path(hyp.node):  # a node on the path picks the best hypothesis through it
+                picked = beam_charts.hypothesis_at(trace, node_id)
+                assert picked <= i and node_id in beam.path(beam.nbest[picked].node)
+        on_a_path = {i for hyp in beam.nbest for i in beam.path(hyp.node)}
+        elsewhere = [n.id for n in beam.nodes if n.id not in on_a_path]
+        assert elsewhere and all(beam_charts.hypothesis_at(trace, i) is None for i in elsewhere)  # pruned, the root
 
 
 def test_tokens_are_escaped_in_labels_and_hover(model):
@@ -135,8 +201,8 @@ def test_the_n_best_rows_are_ranked_by_score(model, capped):
         assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
         scores = [r["score"] for r in rows]
         assert scores == sorted(scores, reverse=True)
-        for row, hyp in zip(rows, trace.beam["nbest"], strict=True):
-            assert row["score"] == pytest.approx(hyp["logprob"] / len(hyp["tokens"]), abs=1e-5)
+        for row, hyp in zip(rows, trace.beam.nbest, strict=True):
+            assert row["score"] == pytest.approx(hyp.logprob / len(hyp.tokens), abs=1e-5)
     assert not beam_charts.any_finished(beam_search(capped, TEXT, beam_size=5))
     assert {r["ends"] for r in beam_charts.nbest_rows(beam_search(capped, TEXT, beam_size=5))} == {"cut at the cap"}
 
@@ -145,9 +211,9 @@ def test_the_n_best_rows_are_ranked_by_score(model, capped):
 def test_a_hypothesis_is_traced_by_forcing_its_tokens(model, capped, which):
     m = model if which == "finishing" else capped
     trace = beam_search(m, TEXT, beam_size=5)
-    rank = len(trace.beam["nbest"])  # the last of the n-best, not the one the beam trace itself replays
-    hyp = trace.beam["nbest"][rank - 1]
-    tokens = tuple(hyp["tokens"])
+    rank = len(trace.beam.nbest)  # the last of the n-best, not the one the beam trace itself replays
+    hyp = trace.beam.nbest[rank - 1]
+    tokens = tuple(hyp.tokens)
     forced = forced_prefix(m, TEXT, list(tokens[: m.config.max_output_len - 1]))
     heatmap = beam_charts.hypothesis_attention(forced, tokens, rank)
     np.testing.assert_allclose(np.asarray(heatmap.data[0].z), np.asarray(forced.attention)[: len(tokens)], atol=1e-12)
@@ -155,11 +221,11 @@ def test_a_hypothesis_is_traced_by_forcing_its_tokens(model, capped, which):
     assert f"#{rank}" in heatmap.layout.title.text
     # p(y_t) of each token equals exp(log p) of its node in the tree, also for the last token of a capped one,
     # which a forced prefix cannot fix (it is read from that step's top-k)
-    nodes = beam_charts.nodes_by_id(trace)
-    expected = [math.exp(nodes[i]["logprob"]) for i in beam_charts.path_to(trace, hyp["node"])]
+    nodes = trace.beam.nodes
+    expected = [math.exp(nodes[i].logprob) for i in beam_charts.path_to(trace, hyp.node)]
     bars = beam_charts.hypothesis_probabilities(forced, tokens, rank)
     np.testing.assert_allclose(np.asarray(bars.data[0].y, dtype=float), expected, rtol=1e-4)
-    assert f"log p = {hyp['logprob']:.3f}" in bars.layout.title.text
+    assert f"log p = {hyp.logprob:.3f}" in bars.layout.title.text
     if which == "capped":
         assert len(tokens) == m.config.max_output_len == len(forced.steps)  # the last step was free, not forced
         assert not forced.steps[-1].forced

@@ -11,6 +11,7 @@ from seq2seq_viz import decoding
 from seq2seq_viz.config import ModelConfig
 from seq2seq_viz.errors import InputError
 from seq2seq_viz.model import Seq2Seq
+from seq2seq_viz.trace import Beam, BeamNode, Hypothesis
 from seq2seq_viz.vocab import BOS_ID, EOS_ID, Vocab
 
 VARIANTS = [
@@ -31,6 +32,9 @@ def test_beam_width_one_equals_greedy(variant, make_model):
             beam = decoding.beam_search(model, text, beam_size=1)
             assert beam.output_tokens == greedy.output_tokens
             np.testing.assert_array_equal(beam.attention, greedy.attention)
+            assert [s.forced for s in beam.steps] == [s.forced for s in greedy.steps] == [False] * len(beam.steps)
+            chain = beam.beam.path(beam.beam.best.node)
+            assert len(beam.beam.nbest) == 1 and chain == list(range(1, len(beam.steps) + 1))
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v['cell']}-{v['attention']}")
@@ -69,6 +73,7 @@ def test_teacher_forced_step_sees_exactly_the_gold_prefix(make_model):
     trace = decoding.teacher_forced(model, "abc", "cbaj")
     assert [s.input_token for s in trace.steps] == ["<bos>", *gold]
     assert [s.gold_token for s in trace.steps] == [*gold, "<eos>"]
+    assert not any(s.forced for s in trace.steps)  # the inputs were gold; the outputs recorded are the argmax
     for t in range(len(trace.steps)):
         fed = decoding.forced_prefix(model, "abc", gold[:t], reference="cbaj") if t else None
         same = (fed or decoding.greedy(model, "abc", reference="cbaj")).steps[t]
@@ -100,15 +105,31 @@ def test_sampling_is_seeded(make_model):
 
 def test_beam_records_a_tree_and_an_nbest_list(make_model):
     model = make_model(6, attention="concat", max_output_len=6)
-    trace = decoding.beam_search(model, "abcd", beam_size=3)
-    nodes = {n["id"]: n for n in trace.beam["nodes"]}
-    assert nodes[0]["parent"] is None
-    assert all(n["parent"] in nodes for n in nodes.values() if n["id"])
-    scores = [h["score"] for h in trace.beam["nbest"]]
+    trace = decoding.beam_search(model, "abcd", beam_size=3, length_penalty=0.5)
+    beam = trace.beam
+    assert isinstance(beam, Beam) and (beam.width, beam.length_penalty) == (3, 0.5)
+    assert all(isinstance(n, BeamNode) for n in beam.nodes) and all(isinstance(h, Hypothesis) for h in beam.nbest)
+    assert [n.id for n in beam.nodes] == list(range(len(beam.nodes)))
+    assert beam.nodes[0].parent is None and beam.nodes[0].t == -1
+    for node in beam.nodes[1:]:
+        parent = beam.nodes[node.parent]
+        assert parent.kept and not parent.finished and node.t == parent.t + 1
+        assert node.cumulative == pytest.approx(parent.cumulative + node.logprob, abs=2e-6)
+        assert node.score == pytest.approx(node.cumulative / (node.t + 1) ** 0.5, abs=1e-6)
+        assert node.finished == (node.token == "<eos>")
+    for hyp in beam.nbest:  # each result is its path's tokens, its last node's numbers
+        last = beam.nodes[hyp.node]
+        assert hyp.tokens == tuple(beam.nodes[i].token for i in beam.path(hyp.node))
+        assert (hyp.logprob, hyp.score, hyp.finished) == (last.cumulative, last.score, last.finished)
+        assert last.kept
+    scores = [h.score for h in beam.nbest]
     assert scores == sorted(scores, reverse=True) and len(scores) >= 1
-    best = trace.beam["nbest"][0]
-    assert best["tokens"] == trace.output_tokens
-    assert math.isclose(best["logprob"], sum(math.log(s.output_prob) for s in trace.steps), abs_tol=1e-3)
+    best = beam.best
+    assert best is beam.nbest[0] and list(best.tokens) == trace.output_tokens
+    assert math.isclose(best.logprob, sum(math.log(s.output_prob) for s in trace.steps), abs_tol=1e-3)
+    # the steps replay the best hypothesis, chosen by the search: nothing was forced by the caller
+    assert not any(s.forced for s in trace.steps)
+    assert [beam.nodes[i].token for i in beam.path(best.node)] == [s.output_token for s in trace.steps]
 
 
 def test_trace_arrays_are_the_recorded_step_tensors(make_model):
@@ -151,7 +172,7 @@ def test_unknown_words_the_model_writes_stay_in_the_output_text(make_model):
     assert trace.output_tokens == ["<unk>"] * 4 and trace.truncated
     assert trace.output_text == "<unk> <unk> <unk> <unk>"
     beam = decoding.beam_search(model, "a b c", beam_size=2)
-    assert all("<unk>" in hyp["text"] for hyp in beam.beam["nbest"])
+    assert all("<unk>" in hyp.text for hyp in beam.beam.nbest)
     assert "<bos>" not in beam.output_text and "<eos>" not in beam.output_text
 
 
@@ -213,13 +234,14 @@ def test_beam_as_wide_as_the_vocabulary_finds_the_best_hypothesis(variant, lengt
         assert score[ranked[0]] - score[ranked[1]] > 1e-5  # one best, not a tie within the tolerance
 
         trace = decoding.beam_search(model, "ab", beam_size=len(AB), length_penalty=length_penalty)
-        best = trace.beam["nbest"][0]
-        assert best["tokens"] == trace.output_tokens == AB.decode(list(ranked[0]))
-        assert best["score"] == pytest.approx(score[ranked[0]], abs=1e-6)
-        assert best["logprob"] == pytest.approx(hypotheses[ranked[0]], abs=1e-6)
-        nbest_ids = [tuple(AB.encode(h["tokens"])[0]) for h in trace.beam["nbest"]]
+        best = trace.beam.best
+        assert list(best.tokens) == trace.output_tokens == AB.decode(list(ranked[0]))
+        assert best.score == pytest.approx(score[ranked[0]], abs=1e-6)
+        assert best.logprob == pytest.approx(hypotheses[ranked[0]], abs=1e-6)
+        nbest_ids = [tuple(AB.encode(list(h.tokens))[0]) for h in trace.beam.nbest]
         assert len(set(nbest_ids)) == len(nbest_ids) >= len(AB)  # K distinct finished hypotheses, or more
-        for hyp, ids in zip(trace.beam["nbest"], nbest_ids, strict=True):
-            assert hyp["score"] == pytest.approx(score[ids], abs=1e-6)
+        assert all(h.finished for h in trace.beam.nbest)
+        for hyp, ids in zip(trace.beam.nbest, nbest_ids, strict=True):
+            assert hyp.score == pytest.approx(score[ids], abs=1e-6)
         independent = [score[ids] for ids in nbest_ids]
         assert independent == sorted(independent, reverse=True)  # the n-best list is ordered by the same score

@@ -120,7 +120,7 @@ def test_a_reference_over_the_cap_is_refused(make_model):
 
 def test_the_beam_width_ceiling(make_model):
     model = make_model()
-    assert beam_search(model, "abc", beam_size=LIMITS.beam_width).beam["nbest"]
+    assert beam_search(model, "abc", beam_size=LIMITS.beam_width).beam.nbest
     with pytest.raises(InputError, match=f"between 1 and {LIMITS.beam_width}"):
         beam_search(model, "abc", beam_size=LIMITS.beam_width + 1)
 

@@ -81,15 +81,27 @@ def page_trace(title: str, compact: bool = False) -> Trace | None:
     return trace
 
 
-def plot(figure: go.Figure, key: str) -> None:
-    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme="streamlit")
+def plot(figure: go.Figure, key: str, on_select: Callable[[], None] | None = None) -> None:
+    """on_select: called when a click selects points (one at a time); they are in st.session_state[key]."""
+    if on_select is None:
+        st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme="streamlit")
+    else:
+        st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme="streamlit", on_select=on_select,
+                        selection_mode="points")  # fmt: skip
 
 
-def chart(draw: Callable[..., go.Figure], trace: Trace, *args: Hashable, key: str, **kwargs: Hashable) -> None:
+def chart(
+    draw: Callable[..., go.Figure],
+    trace: Trace,
+    *args: Hashable,
+    key: str,
+    on_select: Callable[[], None] | None = None,
+    **kwargs: Hashable,
+) -> None:
     """Plot draw(trace, *args, **kwargs) in this run's style (ui.style), drawn once per trace, arguments and style
-    for the whole server (ui.cache)."""
+    for the whole server (ui.cache). on_select: as plot's (not an argument of draw)."""
     kwargs.setdefault("style", state.chart_style())
-    plot(cache.figure(draw, trace, *args, **kwargs), key=key)
+    plot(cache.figure(draw, trace, *args, **kwargs), key=key, on_select=on_select)
 
 
 def output_box(text: str, key: str) -> None:

@@ -71,10 +71,10 @@ def _summary(trace) -> str:
 
 
 def _nbest(trace) -> None:
-    with st.expander(f"The beam's {len(trace.beam['nbest'])} finished hypotheses"):
+    with st.expander(f"The beam's {len(trace.beam.nbest)} finished hypotheses"):
         rows = [
-            {"rank": rank + 1, "output": hyp["text"], "score (log p / length)": hyp["score"], "log p": hyp["logprob"]}
-            for rank, hyp in enumerate(trace.beam["nbest"])
+            {"rank": rank + 1, "output": hyp.text, "score (log p / length)": hyp.score, "log p": hyp.logprob}
+            for rank, hyp in enumerate(trace.beam.nbest)
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
