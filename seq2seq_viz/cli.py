@@ -43,14 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="?", help="the sentence to translate")
 
     p = sub.add_parser("train", help="train a model on a task and write a checkpoint")
-    p.add_argument("--task", default="reverse", help="eng-fra, dates, reverse, sort or copy")
+    p.add_argument("--task", default="reverse", help="eng-fra, dates, reverse, sort, copy, or pairs (your --data)")
     p.add_argument("--config", type=Path, help="a JSON file with {model: {...}, train: {...}} overrides")
     p.add_argument("--cell", choices=["rnn", "gru", "lstm"])
     p.add_argument("--attention", choices=["none", "dot", "general", "concat", "additive"])
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-steps", type=int)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--data", help="path of the eng-fra TSV file (default ../shared/data/eng-fra.tsv)")
+    p.add_argument(
+        "--data",
+        help="pairs: your source<TAB>target file (models are named after it: my.tsv -> my-gru-general); "
+        "eng-fra: its TSV file (default ../shared/data/eng-fra.tsv)",
+    )
+    p.add_argument("--level", choices=["word", "char"], help="pairs: word or character tokens (default word)")
+    p.add_argument("--lowercase", action="store_true", help="pairs: lowercase the text before tokenizing")
+    p.add_argument("--seed", type=int, help="pairs: the seed of the train/valid/test split and of training")
     p.add_argument("--out", type=Path, help="checkpoint path (default: checkpoints/<name>)")
 
     p = sub.add_parser("evaluate", help="metrics on the model's task test split")
@@ -201,8 +208,8 @@ def _translate(args) -> int:
     print(attention_table(trace))
     if trace.beam:
         print("\nn-best:")
-        for hyp in trace.beam["nbest"]:
-            print(f"  {hyp['score']:8.3f}  {hyp['text']}")
+        for hyp in trace.beam.nbest:
+            print(f"  {hyp.score:8.3f}  {hyp.text}")
     return 0
 
 
@@ -214,18 +221,38 @@ def _train(args) -> int:
     from .train import train
     from .zoo import card_extras
 
-    task = get_task(args.task, args.data)
-    overrides = json.loads(args.config.read_text()) if args.config else {}
+    if args.task == "pairs":
+        seed = args.seed or 0
+        task = get_task("pairs", args.data, seed, level=args.level or "word", lowercase=args.lowercase)
+        if len(task.train) < FEW_PAIRS:
+            print(
+                f"note: {Path(args.data).name} gives only {len(task.train)} training pairs "
+                f"({len(task.valid)} validation, {len(task.test)} test); expect a model that memorizes them "
+                "rather than one that generalizes.",
+                file=sys.stderr,
+            )
+    else:
+        if args.level or args.lowercase or args.seed is not None:
+            raise ConfigError("--level, --lowercase and --seed apply to --task pairs; the other tasks fix their own.")
+        task = get_task(args.task, args.data)
+    overrides = _overrides(args.config) if args.config else {}
     model_fields = {**task.model_defaults, **overrides.get("model", {}), "task": task.name}
     for key in ("cell", "attention"):
         if getattr(args, key):
             model_fields[key] = getattr(args, key)
     train_fields = {**task.train_defaults, **overrides.get("train", {}), "device": args.device}
+    if args.seed is not None:  # pairs: one seed for the split and the training
+        train_fields["seed"] = args.seed
     if args.epochs:
         train_fields["epochs"] = args.epochs
     if args.max_steps:
         train_fields["max_steps"] = args.max_steps
     model_config, train_config = ModelConfig.from_dict(model_fields), TrainConfig.from_dict(train_fields)
+    if (model_config.level, model_config.lowercase) != (task.level, task.lowercase):
+        raise ConfigError(
+            f"The task {task.name} reads {task.level} tokens (lowercase {task.lowercase}); the config's model "
+            "level and lowercase must agree (for pairs, use --level and --lowercase)."
+        )
     bar = _progress_bar(model_config.name)
     result = train(
         model_config,
@@ -238,11 +265,22 @@ def _train(args) -> int:
         ),
     )
     bar.close()
-    metrics = evaluate_model(result.model.cpu(), split="all", data_path=args.data)
+    metrics = evaluate_model(result.model.cpu(), split="all", task=task)
     out = args.out or Path("checkpoints") / model_config.name
     save_checkpoint(result.model, out, train_config, metrics, task.provenance, card_extras(task, result))
     print(f"wrote {out}.safetensors and {out}.json; test: {json.dumps(metrics['test'])}")
     return 0
+
+
+FEW_PAIRS = 100  # training pairs below which `train --task pairs` warns that the model can only memorize
+
+
+def _overrides(path: Path) -> dict:
+    """The --config file: {"model": {...}, "train": {...}}, either part optional."""
+    overrides = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(overrides, dict) or not all(isinstance(overrides.get(k, {}), dict) for k in ("model", "train")):
+        raise ConfigError(f'The config file {path} must hold {{"model": {{...}}, "train": {{...}}}}.')
+    return overrides
 
 
 class _progress_bar:

@@ -17,6 +17,7 @@ from .train import make_batch
 from .vocab import BOS_ID, EOS_ID, SPECIALS
 
 TOY_LENGTH_BUCKETS = ((3, 6), (7, 9), (10, 12), (13, 16), (17, 20))
+PAIRS_CHAR_BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 40), (41, None))  # a person's file: any length, none lost
 LONG_SENTENCE = 7  # words: the issue's "sentences of 7+ words", where a fixed context should struggle
 
 
@@ -93,7 +94,8 @@ def evaluate_examples(model: Seq2Seq, task: Task, examples: Sequence[Example]) -
     else:
         result["char_accuracy"] = metrics.char_accuracy(hyps, [r[0] for r in refs_norm])
         matches = [float(metrics.exact_match([h], [r])) for h, r in zip(hyps, refs_norm, strict=True)]
-        result["exact_match_by_length"] = metrics.by_length(lengths, matches, TOY_LENGTH_BUCKETS)
+        buckets = PAIRS_CHAR_BUCKETS if task.provenance.get("builder") == "pairs" else TOY_LENGTH_BUCKETS
+        result["exact_match_by_length"] = metrics.by_length(lengths, matches, buckets)
         aligned = [e for e in examples if e.alignment is not None]
         if model.config.attention != "none" and aligned:
             pairs = [(task.tokens(e.source), task.tokens(e.target)) for e in aligned]
@@ -102,9 +104,37 @@ def evaluate_examples(model: Seq2Seq, task: Task, examples: Sequence[Example]) -
     return result
 
 
-def evaluate_model(model: Seq2Seq, split: str = "test", limit: int | None = None, data_path: str | None = None):
-    """Metrics of a model on its own task's test split (and its extra test splits, e.g. long inputs)."""
-    task = get_task(model.config.task, data_path)
+def task_of(model: Seq2Seq, data_path: str | None = None) -> Task:
+    """The task a model was trained on. A model of a person's own file (the pairs task) is rebuilt from what its
+    card recorded: the file (data_path overrides where it is now; its bytes must be the same), level and seed."""
+    card = getattr(model, "card", None) or {}
+    info = card.get("task") if isinstance(card.get("task"), dict) else {}
+    if info.get("builder") == "pairs":
+        from .tasks.pairs import build_pairs
+
+        return build_pairs(
+            data_path or info.get("data"),
+            level=model.config.level,
+            lowercase=model.config.lowercase,
+            seed=info["seed"] if isinstance(info.get("seed"), int) else 0,
+            name=model.config.task,
+            expected_sha256=(card.get("provenance") or {}).get("sha256"),
+        )
+    return get_task(model.config.task, data_path)
+
+
+def evaluate_model(
+    model: Seq2Seq,
+    split: str = "test",
+    limit: int | None = None,
+    data_path: str | None = None,
+    task: Task | None = None,
+):
+    """Metrics of a model on its own task's test split (and its extra test splits, e.g. long inputs).
+
+    task: the task it was just trained on (skips rebuilding it); by default task_of(model, data_path).
+    """
+    task = task or task_of(model, data_path)
     splits = {"test": task.test, **{f"test_{k}": v for k, v in task.extra_tests.items()}}
     if split != "all":
         if split not in splits:

@@ -255,7 +255,17 @@ def card_extras(task: Task, result: TrainResult) -> dict[str, Any]:
         "device": str(next(result.model.parameters()).device),
         "history": [vars(r) for r in result.history],
     }
-    return {"training": training, **_task_extras(task)}
+    extras = _task_extras(task)
+    provenance = task.provenance
+    if provenance.get("builder") == "pairs":  # built from a person's file: what evaluate needs to rebuild it
+        extras["task"].update(
+            builder="pairs",
+            data=provenance["path"],
+            level=task.level,
+            lowercase=task.lowercase,
+            seed=provenance["seed"],
+        )
+    return {"training": training, **extras}
 
 
 def _task_extras(task: Task) -> dict[str, Any]:
