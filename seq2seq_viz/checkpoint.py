@@ -1,6 +1,9 @@
 """Checkpoints: weights in safetensors plus a JSON card (config, vocabularies, metrics, provenance, sha256).
 
 Loading validates everything and fails with one sentence on any damage or mismatch. Nothing is ever unpickled.
+A checkpoint lives in two files (save_checkpoint / load_checkpoint) or, for a model trained live that never
+touches the disk, in memory as its two parts (checkpoint_to_bytes / checkpoint_from_bytes): the same card, the
+same checks.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save, save_file
 
 from .config import ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
@@ -106,7 +109,22 @@ def save_checkpoint(
     weights_path, card_path = paths_for(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     save_file(stored_tensors(model, dtype), str(weights_path), metadata={"format": FORMAT, "name": model.name})
-    card = {
+    card = _card(model, train_config, metrics, provenance, extra, dtype, weights_path.name, sha256_of(weights_path))
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return card
+
+
+def _card(
+    model: Seq2Seq,
+    train_config: TrainConfig | None,
+    metrics: dict[str, Any] | None,
+    provenance: dict[str, Any] | None,
+    extra: dict[str, Any] | None,
+    dtype: str,
+    weights_file: str,
+    sha256: str,
+) -> dict[str, Any]:
+    return {
         "format": FORMAT,
         "name": model.name,
         "config": model.config.to_dict(),
@@ -118,11 +136,25 @@ def save_checkpoint(
         "metrics": metrics or {},
         "provenance": provenance or {},
         **(extra or {}),
-        "weights_file": weights_path.name,
-        "sha256": sha256_of(weights_path),
+        "weights_file": weights_file,
+        "sha256": sha256,
     }
-    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return card
+
+
+def checkpoint_to_bytes(
+    model: Seq2Seq,
+    train_config: TrainConfig | None = None,
+    metrics: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    dtype: str = "float32",
+) -> tuple[bytes, str]:
+    """The checkpoint's two parts in memory: (safetensors bytes, JSON card text), as save_checkpoint would write
+    them to <name>.safetensors and <name>.json (so saving both under those names gives a loadable checkpoint)."""
+    weights = save(stored_tensors(model, dtype), metadata={"format": FORMAT, "name": model.name})
+    sha256 = hashlib.sha256(weights).hexdigest()
+    card = _card(model, train_config, metrics, provenance, extra, dtype, f"{model.name}.safetensors", sha256)
+    return weights, json.dumps(card, ensure_ascii=False, indent=1) + "\n"
 
 
 def read_card(path: str | Path) -> dict[str, Any]:
@@ -132,8 +164,17 @@ def read_card(path: str | Path) -> dict[str, Any]:
     if not card_path.is_file():
         raise CheckpointError(f"Checkpoint {label!r} has no JSON card at {card_path}.")
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        text = card_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError(f"Checkpoint {label!r}: its JSON card is damaged (not valid JSON).") from None
+    return _parsed_card(text, label)
+
+
+def _parsed_card(text: str, label: str) -> dict[str, Any]:
+    """The card's JSON text, checked for format and required fields."""
+    try:
+        card = json.loads(text)
+    except json.JSONDecodeError:
         raise CheckpointError(f"Checkpoint {label!r}: its JSON card is damaged (not valid JSON).") from None
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         found = card.get("format") if isinstance(card, dict) else None
@@ -151,10 +192,15 @@ def _check_safetensors_header(path: Path, label: str) -> None:
     """A safetensors file starts with an 8-byte little-endian header size, then a JSON object."""
     with open(path, "rb") as handle:
         head = handle.read(9)
+    _check_header(head, path.stat().st_size, label)
+
+
+def _check_header(head: bytes, total_size: int, label: str) -> None:
+    """The first 9 bytes of a safetensors file of total_size bytes: a header size that fits, then "{"."""
     if len(head) < 9:
         raise CheckpointError(f"Checkpoint {label!r}: the weights file is truncated.")
     (size,) = struct.unpack("<Q", head[:8])
-    if head[8:9] == b"{" and 8 + size <= path.stat().st_size:
+    if head[8:9] == b"{" and 8 + size <= total_size:
         return
     if head[:1] == b"\x80" or head[:2] == b"PK":  # pickle protocol 2+, or torch.save's zip of pickles
         raise CheckpointError(f"Checkpoint {label!r}: the weights file is a pickle, which is never loaded.")
@@ -169,22 +215,53 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device
     if not weights_path.is_file():
         raise CheckpointError(f"Checkpoint {label!r} has no weights file at {weights_path}.")
     _check_safetensors_header(weights_path, label)
-    actual = sha256_of(weights_path)
-    for expected in (card["sha256"], expected_sha256):
-        if expected is not None and actual != expected:
+    _check_sha256(sha256_of(weights_path), (card["sha256"], expected_sha256), label)
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"Checkpoint {label!r}: the weights file cannot be read ({exc}).") from None
+    return _model_from(card, tensors, label).to(device).eval()
+
+
+def checkpoint_from_bytes(
+    weights: bytes, card: str | bytes, expected_sha256: str | None = None, device: str = "cpu"
+) -> Seq2Seq:
+    """Rebuild a model from a checkpoint's two parts in memory (checkpoint_to_bytes), with load_checkpoint's checks."""
+    if isinstance(card, bytes | bytearray):
+        try:
+            card = bytes(card).decode("utf-8")
+        except UnicodeDecodeError:
+            raise CheckpointError("Checkpoint 'in memory': its JSON card is damaged (not valid JSON).") from None
+    parsed = _parsed_card(card, "in memory")
+    label = str(parsed.get("name") or "in memory")
+    if not isinstance(weights, bytes | bytearray | memoryview):
+        raise CheckpointError(f"Checkpoint {label!r}: its weights are not bytes.")
+    weights = bytes(weights)
+    _check_header(weights[:9], len(weights), label)
+    _check_sha256(hashlib.sha256(weights).hexdigest(), (parsed["sha256"], expected_sha256), label)
+    try:
+        tensors = load(weights)
+    except (SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"Checkpoint {label!r}: the weights file cannot be read ({exc}).") from None
+    return _model_from(parsed, tensors, label).to(device).eval()
+
+
+def _check_sha256(actual: str, expected: tuple[str | None, ...], label: str) -> None:
+    for value in expected:
+        if value is not None and actual != value:
             raise CheckpointError(
                 f"Checkpoint {label!r}: the weights file does not match its recorded sha256 (damaged or tampered)."
             )
+
+
+def _model_from(card: dict[str, Any], tensors: dict[str, torch.Tensor], label: str) -> Seq2Seq:
+    """The model a validated card describes, with the stored tensors checked against its shapes and loaded."""
     try:
         config = ModelConfig.from_dict(card["config"])
         source_vocab = Vocab.from_json(card["source_vocab"])
         target_vocab = Vocab.from_json(card["target_vocab"])
     except (ConfigError, ValueError, TypeError) as exc:
         raise CheckpointError(f"Checkpoint {label!r}: its card is inconsistent ({exc}).") from None
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"Checkpoint {label!r}: the weights file cannot be read ({exc}).") from None
     tensors = restored_tensors(tensors, label)
     model = Seq2Seq(config, source_vocab, target_vocab)
     expected_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -202,4 +279,4 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None, device
         raise CheckpointError(f"Checkpoint {label!r}: its weights do not fit its config ({detail}).")
     model.load_state_dict(tensors, strict=True)
     model.card = card  # type: ignore[attr-defined]  # metrics and provenance, for the UI's model card
-    return model.to(device).eval()
+    return model

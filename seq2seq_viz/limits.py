@@ -30,6 +30,13 @@ class Limits:
     source_tokens: int = 100  # tokens the encoder reads, whatever the model's max_source_len says
     output_steps: int = 100  # decoder steps, whatever the model's max_output_len says
     beam_width: int = 10  # hypotheses kept by beam search
+    # Train live (seq2seq_viz.live): each training is a child process, niced, on one torch thread
+    live_trainings: int = 2  # children training at once per server process (the rest are asked to wait)
+    live_hidden_max: int = 128  # H of a model trained live
+    live_steps_max: int = 3000  # optimizer steps of one training
+    live_batch_max: int = 256  # pairs per step
+    live_seconds_max: float = 120.0  # wall-clock seconds of one training, process start included; then it stops
+    live_probe_chars: int = 30  # characters of the probe input whose attention is traced during training
 
 
 LIMITS = Limits()
