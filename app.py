@@ -6,7 +6,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (ui.ca
 
 import streamlit as st
 
-from ui import cache, components, sidebar, state
+from ui import cache, components, sidebar, state, urls
 from ui.text import md_escape
 
 st.set_page_config(page_title="seq2seq_viz", page_icon=":material/translate:", layout="wide")
@@ -30,6 +30,8 @@ page = st.navigation(
             url_path=state.PAGE_TEACHER_FORCING,
         ),
         st.Page("ui/views/beam.py", title="Beam search", icon=":material/account_tree:", url_path=state.PAGE_BEAM),
+        st.Page("ui/views/compare.py", title="Compare", icon=":material/compare:", url_path=state.PAGE_COMPARE),
+        st.Page("ui/views/train.py", title="Train live", icon=":material/model_training:", url_path=state.PAGE_TRAIN),
         st.Page("ui/views/models.py", title="Models", icon=":material/leaderboard:", url_path=state.PAGE_MODELS),
     ]
 )
@@ -49,4 +51,4 @@ with components.sentences_not_tracebacks():
         for notice in state.pop_notices():
             st.warning(md_escape(notice))
         page.run()
-        state.write_url(page.url_path)
+        urls.write(page.url_path)

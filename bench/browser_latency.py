@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq_viz import greedy, list_models, load_model  # noqa: E402
 from seq2seq_viz.registry import examples_for  # noqa: E402
-from ui.state import default_model  # noqa: E402
+from ui.picker import default_model  # noqa: E402
 from ui.text import UNKNOWN_MARK, display_token  # noqa: E402
 
 CHROMIUM = os.environ.get("SEQ2SEQ_VIZ_CHROMIUM", "/usr/bin/chromium")

@@ -1,15 +1,22 @@
-"""The app's only door to the core: the model list, models (once per process), traces and their figures.
+"""The app's only door to the core: the model list, models, traces and their figures.
 
-Models live in st.cache_resource: shared by every session, read-only, in eval mode, never trained.
-Traces live in st.cache_resource too, keyed by everything that determines them (model and its checkpoint hash,
-text, mode, options, reference, forced prefix), so moving through steps or pages never decodes again. They are
-shared objects, not copies: st.cache_data would unpickle a fresh copy on every rerun, and nobody mutates a Trace.
+Three kinds of model, one door (`trace(model, ...)`):
+- shipped (pretrained/) and the user's own directory (`streamlit run app.py -- --models DIR`, or
+  $SEQ2SEQ_VIZ_MODELS): loaded once per process into st.cache_resource, shared by every session, read-only,
+  in eval mode. Their traces live in st.cache_resource too, keyed by everything that determines them (model and
+  its checkpoint hash, text, mode, options, reference, forced prefix), so moving through steps or pages never
+  decodes again. They are shared objects, not copies: st.cache_data would unpickle a fresh copy on every rerun,
+  and nobody mutates a Trace.
+- trained in this session (Train live): the module lives in the session's own state, never in a shared cache or
+  on disk; its traces are kept per session, keyed the same way plus the model's identity.
 Figures are built once per (trace, chart, arguments) and kept in a bounded LRU: a rerun only sends them.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -37,39 +44,132 @@ CATALOG_TTL_S = 30  # models added to pretrained/ while the server runs appear w
 _decodes = 0  # decodes actually run (cache misses); tests read it to prove that navigation never decodes
 
 
-@dataclass(frozen=True)
+SESSION_TRACES = 64  # decodes kept per session for the models it trained
+ORIGIN_LABELS = {"shipped": "shipped", "directory": "your directory", "session": "trained here"}
+MODELS_ENV = "SEQ2SEQ_VIZ_MODELS"  # the user's models directory, when no --models is given
+
+
+@dataclass(frozen=True, eq=False)
 class Model:
-    """One shipped model as the picker sees it."""
+    """One model as the picker sees it. `name` is unique in the catalog (a user's model that shares a shipped
+    model's name is renamed)."""
 
     name: str
     task: str
     cell: str
     attention: str
     entry: dict[str, Any]  # the manifest entry: config, parameters, metrics, provenance, ...
+    origin: str = "shipped"  # shipped, directory or session
+    directory: str = ""  # where its files are (shipped and directory models)
+    file_name: str = ""  # its name in that directory (its catalog name may differ)
 
     @property
     def sha256(self) -> str:
         return self.entry.get("sha256", "")
+
+    @property
+    def origin_label(self) -> str:
+        return ORIGIN_LABELS[self.origin]
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.origin, self.sha256))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and (self.name, self.origin, self.sha256) == (
+            other.name,
+            other.origin,
+            other.sha256,
+        )
+
+
+def _model_of(name: str, entry: dict[str, Any], origin: str, directory: str, file_name: str) -> Model | None:
+    config = entry.get("config") or {}
+    task, cell, attention = config.get("task"), config.get("cell"), config.get("attention")
+    if not (task and cell and attention):
+        return None
+    return Model(name, task, cell, attention, entry, origin, directory, file_name)
 
 
 @st.cache_resource(ttl=CATALOG_TTL_S, show_spinner=False)
 def _catalog(directory: str) -> dict[str, Model]:
     models = {}
     for name, entry in seq2seq_viz.list_models(Path(directory)).items():
-        config = entry.get("config", {})
-        task, cell, attention = config.get("task"), config.get("cell"), config.get("attention")
-        if task and cell and attention:
-            models[name] = Model(name, task, cell, attention, entry)
+        model = _model_of(name, entry, "shipped", directory, name)
+        if model is not None:
+            models[name] = model
     return models
 
 
-def catalog() -> dict[str, Model]:
-    """name -> Model for every model in the manifest (raises Seq2SeqVizError for a damaged manifest).
+@st.cache_resource(ttl=CATALOG_TTL_S, show_spinner=False)
+def _user_catalog(directory: str, taken: frozenset[str]) -> tuple[dict[str, Model], tuple[str, ...]]:
+    """The user's directory: its models (renamed where a shipped name is taken) and a sentence per bad file."""
+    from seq2seq_viz.registry import scan_models
 
-    Read once per CATALOG_TTL_S and shared, not copied: a run asks for it several times, and st.cache_data
-    would unpickle the whole manifest each time. Nobody changes it.
+    found, problems = scan_models(Path(directory))
+    models = {}
+    for file_name, entry in found.items():
+        name = file_name if file_name not in taken else f"{file_name}-yours"
+        model = _model_of(name, entry, "directory", directory, file_name)
+        if model is None:
+            problems.append(f"{file_name}: its card does not say which task, cell and attention it has; skipped.")
+        else:
+            models[name] = model
+    return models, tuple(problems)
+
+
+def user_models_dir() -> str | None:
+    """The directory named by `streamlit run app.py -- --models DIR`, else $SEQ2SEQ_VIZ_MODELS, else None."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--models" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--models="):
+            return arg.split("=", 1)[1]
+    return os.environ.get(MODELS_ENV) or None
+
+
+def catalog() -> dict[str, Model]:
+    """name -> Model: the shipped models, the user's directory's, and this session's own (Train live).
+
+    The shared parts are read once per CATALOG_TTL_S and shared, not copied: a run asks for it several times,
+    and st.cache_data would unpickle the whole manifest each time. Nobody changes them. Raises Seq2SeqVizError
+    for a damaged manifest of the shipped models; a bad file in the user's directory is only a sentence in
+    catalog_problems().
     """
-    return _catalog(str(pretrained_dir()))
+    models = _catalog(str(pretrained_dir()))
+    directory = user_models_dir()
+    if directory:
+        models = {**models, **_user_catalog(directory, frozenset(models))[0]}
+    own = session_models()
+    return {**models, **{name: model for name, (model, _) in own.items()}} if own else models
+
+
+def catalog_problems() -> tuple[str, ...]:
+    """One sentence per file of the user's models directory that could not be opened (the rest are offered)."""
+    directory = user_models_dir()
+    if not directory:
+        return ()
+    return _user_catalog(directory, frozenset(_catalog(str(pretrained_dir()))))[1]
+
+
+def session_models() -> dict[str, tuple[Model, Any]]:
+    """This session's own models: name -> (Model, its torch module). Never shared with another session."""
+    return st.session_state.setdefault(state.SESSION_MODELS, {})
+
+
+def add_session_model(module: Any, card: dict[str, Any]) -> Model:
+    """Offer a model trained in this session on every page (for this session only); returns its Model."""
+    from seq2seq_viz.registry import manifest_entry
+
+    own = session_models()
+    base = f"{card['config']['task']}-{card['config']['cell']}-{card['config']['attention']}-live"
+    number = 1 + sum(1 for name in own if name.startswith(base))
+    name = f"{base}{number}"
+    entry = {**manifest_entry(card), "name": name}
+    model = _model_of(name, entry, "session", "", name)
+    assert model is not None  # a card the trainer wrote names all three
+    own[name] = (model, module.eval())
+    return model
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
@@ -98,7 +198,9 @@ def _examples(name: str, sha256: str, directory: str) -> dict[str, Any]:
 
 def examples(model: Model) -> dict[str, Any]:
     """{"inputs": [...], "test_pairs": [{"source", "references"}]} from the model's card."""
-    return _examples(model.name, model.sha256, str(pretrained_dir()))
+    if model.origin == "session":
+        return model.entry.get("examples_offered") or {"inputs": [], "test_pairs": []}
+    return _examples(model.file_name or model.name, model.sha256, model.directory or str(pretrained_dir()))
 
 
 @st.cache_resource(show_spinner="Decoding…", max_entries=TRACE_ENTRIES)
@@ -113,16 +215,21 @@ def _trace(
     prefix: tuple[str, ...] | None,
     _budget: SessionBudget,  # not part of the key: whose CPU the decode is billed to
 ) -> seq2seq_viz.Trace:
-    global _decodes
     extra = dict(options)
     if mode == "forced_prefix":
         extra["prefix"] = list(prefix or ())
     if mode == "teacher_forced":
         reference = reference or ""  # core answers an empty reference with one sentence
-    model = _model(name, sha256, directory)
-    with _budget.spend():  # only a cache miss decodes, so only a miss is billed
+    return _decode(_model(name, sha256, directory), text, mode, extra, reference, _budget)
+
+
+def _decode(
+    module: Any, text: str, mode: str, extra: dict[str, Any], reference: str | None, budget: SessionBudget
+) -> seq2seq_viz.Trace:
+    global _decodes
+    with budget.spend():  # only a cache miss decodes, so only a miss is billed
         _decodes += 1
-        return seq2seq_viz.decode(model, text, mode, reference=reference, **extra)
+        return seq2seq_viz.decode(module, text, mode, reference=reference, **extra)
 
 
 def trace(
@@ -134,17 +241,42 @@ def trace(
     prefix: list[str] | None = None,
 ) -> seq2seq_viz.Trace:
     """The Trace of one decode; raises Seq2SeqVizError with a sentence for a person (empty, too long, ...)."""
-    return _trace(
-        model.name,
-        model.sha256,
-        str(pretrained_dir()),
+    key = (
         text,
         mode,
         tuple(sorted((options or {}).items())),
         reference,
         tuple(prefix) if prefix is not None else None,
-        session_budget(),
     )
+    if model.origin == "session":
+        return _session_trace(model, key)
+    return _trace(model.file_name or model.name, model.sha256, model.directory or str(pretrained_dir()), *key,
+                  session_budget())  # fmt: skip
+
+
+def _session_trace(model: Model, key: tuple) -> seq2seq_viz.Trace:
+    """A decode of this session's own model, kept in its own small LRU (nobody else can ask for it)."""
+    own = session_models()
+    if model.name not in own:
+        raise Seq2SeqVizError(f"The model {model.name} trained in this session is gone; train it again.")
+    traces: OrderedDict = st.session_state.setdefault(state.SESSION_TRACE_CACHE, OrderedDict())
+    full_key = (model.name, *key)
+    hit = traces.get(full_key)
+    if hit is not None:
+        traces.move_to_end(full_key)
+        return hit
+    text, mode, options, reference, prefix = key
+    extra = dict(options)
+    if mode == "forced_prefix":
+        extra["prefix"] = list(prefix or ())
+    if mode == "teacher_forced":
+        reference = reference or ""
+    with st.spinner("Decoding…"):
+        trace = _decode(own[model.name][1], text, mode, extra, reference, session_budget())
+    traces[full_key] = trace
+    while len(traces) > SESSION_TRACES:
+        traces.popitem(last=False)
+    return trace
 
 
 def session_budget() -> SessionBudget:
@@ -177,7 +309,7 @@ class _FigureCache:
     """A bounded LRU of figures keyed by (trace identity, chart, arguments), shared by every session.
 
     A trace is identified by id(); the entry keeps the trace itself, so the id cannot be reused while the entry
-    lives, and a hit is checked with `is` against the trace asked for.
+    lives, and a hit is checked with `is` against the trace asked for (each of them, for a tuple of traces).
     """
 
     def __init__(self, entries: int) -> None:
@@ -187,16 +319,19 @@ class _FigureCache:
         self.built = 0  # figures actually drawn (misses); tests read it
 
     def get(self, draw: Callable[..., go.Figure], trace: Any, args: tuple, kwargs: dict) -> go.Figure:
-        key = (id(trace), draw.__module__, draw.__qualname__, args, tuple(sorted(kwargs.items())))
+        """`trace` is a Trace or a tuple of Traces (a chart over several decodes: Compare)."""
+        traces = trace if isinstance(trace, tuple) else (trace,)
+        key = (tuple(map(id, traces)), draw.__module__, draw.__qualname__, args, tuple(sorted(kwargs.items())))
         with self._lock:
             hit = self._figures.get(key)
-            if hit is not None and hit[0] is trace:
+            same = hit is not None and len(hit[0]) == len(traces)
+            if same and all(a is b for a, b in zip(hit[0], traces, strict=True)):
                 self._figures.move_to_end(key)
                 return hit[1]
         built = _SentFigure(draw(trace, *args, **kwargs))  # outside the lock: hits never wait for a draw
         with self._lock:
             self.built += 1
-            self._figures[key] = (trace, built)
+            self._figures[key] = (traces, built)
             self._figures.move_to_end(key)
             while len(self._figures) > self._entries:
                 self._figures.popitem(last=False)

@@ -6,7 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from . import cache, state
+from seq2seq_viz.trace import FREE_RUNNING
+
+from . import cache, picker, state
 from .text import md_escape
 
 METRIC_NAMES = {
@@ -31,31 +33,16 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
             help="For a projector: large type, this sidebar folded away, and Step through one equation at a time "
             "(→ / ← move, Space plays). A link with present=1 opens in it.",
         )
-        st.selectbox(
-            "Task",
-            state.ordered_tasks(catalog),
-            key=state.TASK,
-            on_change=state.on_task_change,
-            args=(catalog, cache.examples),
-        )
-        st.selectbox(
-            "Cell",
-            state.cells_for(catalog, model.task),
-            key=state.CELL,
-            format_func=lambda c: state.CELL_LABELS.get(c, c),
+        model = state.SIDEBAR_PICKER.draw(
+            catalog,
             on_change=state.on_model_change,
-        )
-        st.selectbox(
-            "Attention",
-            state.attentions_for(catalog, model.task, model.cell),
-            key=state.ATTENTION,
-            format_func=lambda a: state.ATTENTION_LABELS.get(a, a),
-            on_change=state.on_model_change,
+            on_task_change=state.on_task_change,
+            task_args=(catalog, cache.examples),
         )
         input_box(state.TEXT, state.on_input_change)
         mode = st.radio(
             "Decoding",
-            state.MODES,
+            FREE_RUNNING,
             key=state.MODE,
             format_func=lambda m: state.MODE_LABELS[m],
             horizontal=True,
@@ -66,6 +53,11 @@ def draw(catalog: dict[str, cache.Model], page: str) -> state.Selection:
             st.slider("Temperature", *state.TEMPERATURE_RANGE, step=0.1, key=state.TEMPERATURE, persist_state="session")
             st.number_input("Seed", *state.SEED_RANGE, step=1, key=state.SEED, persist_state="session")
         model_card(model)
+        problems = cache.catalog_problems()
+        if problems:
+            with st.expander(f":material/warning: {len(problems)} of your files could not be opened"):
+                for sentence in problems:
+                    st.caption(md_escape(sentence))
     return state.selection(catalog)
 
 
@@ -87,12 +79,14 @@ def model_card(model: cache.Model) -> None:
     config = entry.get("config", {})
     st.divider()
     st.markdown(f"**{md_escape(model.name)}**")
+    if model.origin != "shipped":
+        st.caption(md_escape(f"From {model.origin_label}" + (f": {model.directory}" if model.directory else ".")))
     description = (entry.get("task") or {}).get("description")
     if description:
         st.caption(md_escape(description))
     parts = [
-        state.CELL_LABELS.get(model.cell, model.cell),
-        f"attention {state.ATTENTION_LABELS.get(model.attention, model.attention)}",
+        picker.CELL_LABELS.get(model.cell, model.cell),
+        f"attention {picker.ATTENTION_LABELS.get(model.attention, model.attention)}",
         f"hidden {config.get('hidden_size', '?')}",
     ]
     if config.get("bidirectional"):

@@ -1,8 +1,7 @@
-"""Every session_state and query_params key of the app, their defaults, and the URL <-> state sync.
+"""Every session_state key of the app, its default, and the callbacks that move state.
 
-The URL holds what a teacher shares: /<page>?model=…&text=…&mode=…[&width=…|&temperature=…&seed=…]
-[&step=…&reveal=0][&reference=…[&force_at=…&force=…]][&present=1]. It is read once per browser session (opening
-a link starts a session) and rewritten after every run, so the address bar can always be copied.
+What lives elsewhere: the model picker (ui.picker: what to offer, under a key prefix), the URL and the parameters
+each page owns (ui.urls), the models and traces (ui.cache).
 """
 
 from __future__ import annotations
@@ -13,17 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the URL obeys too
+from seq2seq_viz.config import LESSON_EXAMPLES
+from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the widgets obey too
 
+from .picker import Picker
 from .style import ChartStyle, style_for
 
 if TYPE_CHECKING:
     from .cache import Model
 
 # ---- session_state keys (widget keys unless noted) ----
-TASK = "task"
-CELL = "cell"
-ATTENTION = "attention"
+SIDEBAR_PICKER = Picker()  # the sidebar's model picker: keys task, cell, attention, model
+TASK, CELL, ATTENTION = SIDEBAR_PICKER.task_key, SIDEBAR_PICKER.cell_key, SIDEBAR_PICKER.attention_key
 TEXT = "text"
 MODE = "mode"
 BEAM_WIDTH = "beam_width"
@@ -62,20 +62,17 @@ SIDEBAR_SHOWN = "_sidebar_shown"  # not a widget: the sidebar state last asked o
 TEXT_ON_PAGE = "text_on_page"  # a phone's input box on Translate itself, a view of TEXT (the sidebar is a drawer)
 BEAM_PAGE_WIDTH = "beam_page_width"  # Beam search's own width (the sidebar's BEAM_WIDTH is for the beam mode)
 BEAM_PICK = "beam_pick"  # Beam search: the n-best hypothesis traced (its index, 0 = the best)
-
-# ---- query parameters ----
-Q_MODEL = "model"
-Q_TEXT = "text"
-Q_MODE = "mode"
-Q_STEP = "step"
-Q_REFERENCE = "reference"
-Q_WIDTH = "width"
-Q_TEMPERATURE = "temperature"
-Q_SEED = "seed"
-Q_FORCE_AT = "force_at"  # Teacher forcing's what-if: the step a token was forced at ...
-Q_FORCE = "force"  # ... and that token
-Q_PRESENT = "present"  # present=1: open in presentation mode
-Q_REVEAL = "reveal"  # reveal=0: predict, then reveal (Step through)
+BEAM_TREE = "beam-tree"  # Beam search: the tree's chart; its click selection is in session state under this key
+BEAM_NBEST = "beam-nbest"  # Beam search: the n-best table; its selected row likewise
+SESSION_MODELS = "_session_models"  # not a widget: name -> (Model, module) this session trained (ui.cache)
+SESSION_TRACE_CACHE = "_session_traces"  # not a widget: the traces of those models (ui.cache)
+LIVE_JOB = "_live_job"  # not a widget: this session's Train live run (seq2seq_viz.live.LiveTraining)
+LIVE_SNAPSHOT = "live_snapshot"  # Train live: the replay slider over the attention snapshots
+COMPARED = "_compared"  # not a widget: the names of the models Compare shows, in order (2 to 4)
+COMPARE_APPLIED = "_compare_applied"  # not a widget: the names Compare's pickers were last pointed at
+COMPARE_COUNT = "compare_count"  # Compare: how many models
+COMPARE_PRESET = "compare_preset"  # Compare: the preset pills (cleared after each pick)
+COMPARE_PICKERS = tuple(Picker(f"compare{i}_") for i in range(4))  # Compare's pickers, task pinned to the sidebar's
 
 # ---- pages (st.Page url_path) ----
 PAGE_TRANSLATE = "translate"
@@ -84,24 +81,11 @@ PAGE_CELLS = "cells"
 PAGE_TEACHER_FORCING = "teacher-forcing"
 PAGE_MODELS = "models"
 PAGE_BEAM = "beam"
+PAGE_COMPARE = "compare"
+PAGE_TRAIN = "train"
 
 # ---- choices and defaults ----
-MODES = ("greedy", "beam", "sample")
 MODE_LABELS = {"greedy": "Greedy", "beam": "Beam search", "sample": "Sampling"}
-CELL_LABELS = {"rnn": "RNN (plain)", "gru": "GRU", "lstm": "LSTM"}
-ATTENTION_LABELS = {
-    "none": "none (fixed context)",
-    "dot": "dot (Luong)",
-    "general": "general (Luong)",
-    "concat": "concat (Luong)",
-    "additive": "additive (Bahdanau)",
-}
-CELL_ORDER = ("gru", "lstm", "rnn")
-ATTENTION_ORDER = ("general", "additive", "dot", "concat", "none")
-# The app opens on eng-fra-gru-concat (BLEU 45.7, within 1 of the best, lstm-dot's 46.6; soft, well-placed
-# alignments; it writes "j'ai froid." for the lesson's "I am cold."), else the next one that ships.
-PREFERRED_MODELS = ("eng-fra-gru-concat", "eng-fra-gru-general", "dates-gru-general", "reverse-gru-general")
-TASK_ORDER = ("eng-fra", "dates", "reverse", "copy", "sort")
 BEAM_WIDTH_RANGE = (1, LIMITS.beam_width)
 TEMPERATURE_RANGE = (0.1, 3.0)
 SEED_RANGE = (0, 999_999)
@@ -119,9 +103,7 @@ DEFAULTS: dict[str, Any] = {
     PREDICT: False,
     SUBSTEP: 0,
 }
-MAX_URL_TEXT = LIMITS.input_chars  # characters kept from a URL's text or reference
-# Examples every eng-fra model offers, whatever its card lists (the lesson plan refers to them).
-TASK_EXAMPLES = {"eng-fra": ("I am cold.", "I love learning.", "The weather is nice today.")}
+COMPARE_RANGE = (2, 4)  # models side by side on Compare
 
 
 @dataclass(frozen=True)
@@ -134,69 +116,12 @@ class Selection:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-# ---- the model picker's catalogue ----
-
-
-def ordered_tasks(catalog: Mapping[str, Model]) -> list[str]:
-    tasks = {m.task for m in catalog.values()}
-    return sorted(tasks, key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t))
-
-
-def cells_for(catalog: Mapping[str, Model], task: str) -> list[str]:
-    cells = {m.cell for m in catalog.values() if m.task == task}
-    return sorted(cells, key=lambda c: (CELL_ORDER.index(c) if c in CELL_ORDER else 99, c))
-
-
-def attentions_for(catalog: Mapping[str, Model], task: str, cell: str) -> list[str]:
-    atts = {m.attention for m in catalog.values() if m.task == task and m.cell == cell}
-    return sorted(atts, key=lambda a: (ATTENTION_ORDER.index(a) if a in ATTENTION_ORDER else 99, a))
-
-
-def default_model(catalog: Mapping[str, Model]) -> str:
-    """The best available model: the preferred ones in order, else the first by name."""
-    for name in PREFERRED_MODELS:
-        if name in catalog:
-            return name
-    return sorted(catalog)[0]
-
-
-def model_named(catalog: Mapping[str, Model], task: str, cell: str, attention: str) -> Model | None:
-    for model in catalog.values():
-        if (model.task, model.cell, model.attention) == (task, cell, attention):
-            return model
-    return None
-
-
-def _select_model(model: Model) -> None:
-    st.session_state[TASK], st.session_state[CELL], st.session_state[ATTENTION] = (
-        model.task,
-        model.cell,
-        model.attention,
-    )
-
-
-def fix_selection(catalog: Mapping[str, Model]) -> Model:
-    """Keep task, cell and attention a combination that exists (call before the picker's widgets)."""
-    ss = st.session_state
-    tasks = ordered_tasks(catalog)
-    if ss.get(TASK) not in tasks:
-        _select_model(catalog[default_model(catalog)])
-    task = ss[TASK]
-    cells = cells_for(catalog, task)
-    if ss.get(CELL) not in cells:
-        ss[CELL] = cells[0]
-    attentions = attentions_for(catalog, task, ss[CELL])
-    if ss.get(ATTENTION) not in attentions:
-        ss[ATTENTION] = attentions[0]
-    model = model_named(catalog, task, ss[CELL], ss[ATTENTION])
-    assert model is not None  # the three lists above only offer combinations that exist
-    ss[MODEL_NAME] = model.name
-    return model
+# ---- what a model offers ----
 
 
 def example_inputs(model: Model, examples: Mapping[str, Any]) -> list[str]:
     """The inputs to offer for a model: the task's fixed examples first, then its card's, without repeats."""
-    offered = [*TASK_EXAMPLES.get(model.task, ()), *examples.get("inputs", [])]
+    offered = [*LESSON_EXAMPLES.get(model.task, ()), *examples.get("inputs", [])]
     return list(dict.fromkeys(offered))
 
 
@@ -210,13 +135,15 @@ def init(
 
     Runs before any widget is drawn, so it may still set the sidebar's keys.
     """
+    from . import urls  # urls reads these keys, so it imports this module
+
     ss = st.session_state
     for key, value in DEFAULTS.items():
         ss.setdefault(key, value)
     ss.setdefault(NOTICES, [])
     if not ss.get(URL_READ):
         ss[URL_READ] = True
-        _read_url(catalog)
+        urls.read(catalog)
     model = fix_selection(catalog)
     if TEXT not in ss:
         inputs = example_inputs(model, examples_of(model))
@@ -224,6 +151,13 @@ def init(
         ss[TEXT_IS_DEFAULT] = True
     if page == PAGE_TEACHER_FORCING and ss.get(REFERENCE) is None:
         _prefill_reference(model, examples_of(model))
+    return model
+
+
+def fix_selection(catalog: Mapping[str, Model]) -> Model:
+    """The sidebar's model, kept a combination that exists (call before the picker's widgets)."""
+    model = SIDEBAR_PICKER.fix(catalog)
+    st.session_state[MODEL_NAME] = model.name
     return model
 
 
@@ -240,86 +174,9 @@ def _prefill_reference(model: Model, examples: Mapping[str, Any]) -> None:
     ss[REFERENCE] = match["references"][0] if match else ""
 
 
-def _read_url(catalog: Mapping[str, Model]) -> None:
-    ss, params, notices = st.session_state, st.query_params, st.session_state[NOTICES]
-    name = params.get(Q_MODEL)
-    if name is not None:
-        if name in catalog:
-            _select_model(catalog[name])
-        else:
-            fallback = default_model(catalog)
-            notices.append(f"There is no model called “{name}”; showing {fallback} instead.")
-    if Q_TEXT in params:
-        ss[TEXT] = _url_text(params[Q_TEXT], "text")
-    mode = params.get(Q_MODE)
-    if mode is not None:
-        if mode in MODES:
-            ss[MODE] = mode
-        else:
-            notices.append(f"There is no decoding mode “{mode}”; using greedy. Choose greedy, beam or sample.")
-    _read_number(Q_WIDTH, BEAM_WIDTH, int, BEAM_WIDTH_RANGE, "beam width")
-    _read_number(Q_TEMPERATURE, TEMPERATURE, float, TEMPERATURE_RANGE, "temperature")
-    _read_number(Q_SEED, SEED, int, SEED_RANGE, "seed")
-    _read_number(Q_STEP, STEP, int, (0, 10_000), "step")
-    if Q_STEP in params and STEP in ss:
-        ss[URL_STEP] = ss[STEP]
-    if Q_REFERENCE in params:
-        ss[REFERENCE] = _url_text(params[Q_REFERENCE], "reference")
-    _read_forcing()
-    _read_flag(Q_PRESENT, PRESENT, "presentation mode", on="1")
-    _read_flag(Q_REVEAL, PREDICT, "reveal", on="0")
-
-
-def _read_flag(param: str, key: str, what: str, on: str) -> None:
-    """A 0/1 switch in the link: `on` turns the setting on, the other value leaves it off."""
-    raw = st.query_params.get(param)
-    if raw is None:
-        return
-    if raw not in ("0", "1"):
-        st.session_state[NOTICES].append(f"The {what} setting in the link ({raw}) must be 0 or 1; it was ignored.")
-        return
-    st.session_state[key] = raw == on
-
-
-def _read_forcing() -> None:
-    """force_at=N&force=TOKEN: the what-if intervention a link was shared with (checked again when it decodes)."""
-    params, notices = st.query_params, st.session_state[NOTICES]
-    if Q_FORCE_AT not in params and Q_FORCE not in params:
-        return
-    raw_at, token = params.get(Q_FORCE_AT, ""), params.get(Q_FORCE, "").strip()
-    if not raw_at.isdigit() or not token or len(token) > LIMITS.token_chars:
-        notices.append(
-            "A forced token in a link needs force_at (a step number) and force (a token of at most "
-            f"{LIMITS.token_chars} characters); it was ignored."
-        )
-        return
-    st.session_state[FORCING] = (int(raw_at), token)
-    st.session_state[FORCE_AT] = int(raw_at)
-
-
-def _url_text(value: str, what: str) -> str:
-    if len(value) > MAX_URL_TEXT:
-        st.session_state[NOTICES].append(
-            f"The {what} in the link has {len(value):,} characters; the lab reads at most {MAX_URL_TEXT}, "
-            "so the rest was left out."
-        )
-    return value[:MAX_URL_TEXT]
-
-
-def _read_number(param: str, key: str, kind: type, bounds: tuple, what: str) -> None:
-    raw = st.query_params.get(param)
-    if raw is None:
-        return
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or not bounds[0] <= value <= bounds[1]:
-        st.session_state[NOTICES].append(
-            f"The {what} in the link ({raw}) must be a number from {bounds[0]} to {bounds[1]}; it was ignored."
-        )
-        return
-    st.session_state[key] = round(value, 2) if kind is float else value
+def notice(sentence: str) -> None:
+    """A sentence to show once, at the top of the next run (from a callback, which cannot draw)."""
+    st.session_state.setdefault(NOTICES, []).append(sentence)
 
 
 def pop_notices() -> list[str]:
@@ -490,42 +347,3 @@ def clamp_step(last: int) -> int:
         st.info(f"The link asks for step {asked}, but this output has steps 0 to {last}; showing step {last}.")
     ss[STEP] = step
     return step
-
-
-# ---- writing the URL ----
-
-
-def url_params(page: str) -> dict[str, str]:
-    """The query parameters that reproduce the current view of `page`."""
-    ss = st.session_state
-    model = ss.get(MODEL_NAME)
-    params: dict[str, str] = {}
-    if model:
-        params[Q_MODEL] = model
-    params[Q_TEXT] = ss.get(TEXT, "")
-    mode = ss.get(MODE, "greedy")
-    params[Q_MODE] = mode
-    if mode == "beam":
-        params[Q_WIDTH] = str(ss.get(BEAM_WIDTH, DEFAULTS[BEAM_WIDTH]))
-    elif mode == "sample":
-        params[Q_TEMPERATURE] = f"{float(ss.get(TEMPERATURE, DEFAULTS[TEMPERATURE])):g}"
-        params[Q_SEED] = str(ss.get(SEED, DEFAULTS[SEED]))
-    if page == PAGE_STEP:
-        params[Q_STEP] = str(ss.get(STEP, 0))
-        if ss.get(PREDICT):
-            params[Q_REVEAL] = "0"
-    if ss.get(PRESENT):
-        params[Q_PRESENT] = "1"
-    if page == PAGE_TEACHER_FORCING and ss.get(REFERENCE):
-        params[Q_REFERENCE] = ss[REFERENCE]
-        if ss.get(FORCING):
-            at, token = ss[FORCING]
-            params[Q_FORCE_AT], params[Q_FORCE] = str(at), token
-    return params
-
-
-def write_url(page: str) -> None:
-    """Rewrite the query string when it differs from the current state (a no-op otherwise)."""
-    wanted = url_params(page or PAGE_TRANSLATE)
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)

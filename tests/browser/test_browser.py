@@ -10,10 +10,11 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 
 from seq2seq_viz import forced_prefix, greedy, list_models, load_model
+from seq2seq_viz.config import LESSON_EXAMPLES
 from seq2seq_viz.registry import examples_for
 from seq2seq_viz.text import detokenize
 from seq2seq_viz.vocab import SPECIALS
-from ui import state
+from ui import picker
 from ui.text import UNKNOWN_MARK, display_token
 
 pytestmark = pytest.mark.browser
@@ -48,7 +49,7 @@ def expected(zoo, name: str, text: str):
 def subject(zoo) -> str:
     """The model the app opens with, or (if that one has no attention) the first model with attention."""
     models = list_models(zoo.path)
-    default = state.default_model(models)
+    default = picker.default_model(models)
     if models[default]["config"]["attention"] != "none":
         return default
     return next(name for name, entry in models.items() if entry["config"]["attention"] != "none")
@@ -56,7 +57,7 @@ def subject(zoo) -> str:
 
 def inputs_for(zoo, name: str) -> list[str]:
     entry = list_models(zoo.path)[name]
-    offered = [*state.TASK_EXAMPLES.get(entry["config"]["task"], ()), *examples_for(name, zoo.path)["inputs"]]
+    offered = [*LESSON_EXAMPLES.get(entry["config"]["task"], ()), *examples_for(name, zoo.path)["inputs"]]
     return list(dict.fromkeys(offered))
 
 
@@ -105,7 +106,7 @@ def url_for(base: str, page: str = "", **params: str) -> str:
 def test_the_app_opens_on_translate_with_the_heatmap_of_the_default_input(tab, app_url, zoo):
     page = tab.page
     page.goto(app_url)
-    default = state.default_model(list_models(zoo.path))
+    default = picker.default_model(list_models(zoo.path))
     text = inputs_for(zoo, default)[0]
     trace = expected(zoo, default, text)
     if trace.attention is None:
@@ -182,7 +183,7 @@ def test_switching_the_model(tab, app_url, zoo):
     page.goto(url_for(app_url, model=name, text=text))
     page.wait_for_selector(".st-key-translate-heatmap .xtick text")
     page.locator(".st-key-attention [role='combobox']").click()
-    label = state.ATTENTION_LABELS[models[target]["config"]["attention"]]
+    label = picker.ATTENTION_LABELS[models[target]["config"]["attention"]]
     page.get_by_role("option", name=label).click()
     page.wait_for_function("m => new URL(location.href).searchParams.get('model') === m", arg=target)
     trace = expected(zoo, target, text)
@@ -206,8 +207,8 @@ def test_a_shared_url_lands_on_the_same_state(tab, app_url, zoo):
     page.wait_for_function("() => new URL(location.href).searchParams.get('mode') === 'greedy'")  # URL rewritten
     assert query(page) == {"model": name, "text": text, "mode": "greedy", "step": str(step)}
     entry = list_models(zoo.path)[name]["config"]
-    assert page.locator(".st-key-attention input").input_value() == state.ATTENTION_LABELS[entry["attention"]]
-    assert page.locator(".st-key-cell input").input_value() == state.CELL_LABELS[entry["cell"]]
+    assert page.locator(".st-key-attention input").input_value() == picker.ATTENTION_LABELS[entry["attention"]]
+    assert page.locator(".st-key-cell input").input_value() == picker.CELL_LABELS[entry["cell"]]
     wait_ticks(page, "step-heatmap", labels(trace.source_tokens, trace.unknown_source_tokens),
                labels(trace.output_tokens))  # fmt: skip
     # a translate link opens Translate itself (Streamlit's default page lives at "/"), and "/" forwards to it

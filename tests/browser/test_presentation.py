@@ -12,7 +12,8 @@ from urllib.parse import quote
 import pytest
 
 from seq2seq_viz import greedy, list_models, load_model
-from ui import equations, state
+from seq2seq_viz.config import LESSON_EXAMPLES
+from ui import equations, picker
 from ui.text import display_token
 
 pytestmark = pytest.mark.browser
@@ -33,11 +34,11 @@ HEATMAP_ROWS_JS = """() => [...document.querySelectorAll('.st-key-step-heatmap .
 def _subject(zoo) -> tuple[str, str]:
     """A model with attention and its first example (the lab's default when it has attention)."""
     models = list_models(zoo.path)
-    default = state.default_model(models)
+    default = picker.default_model(models)
     if models[default]["config"]["attention"] == "none":
         default = next(name for name, entry in models.items() if entry["config"]["attention"] != "none")
     task = models[default]["config"]["task"]
-    text = state.TASK_EXAMPLES.get(task, ("abc",))[0] if task == "eng-fra" else "abc"
+    text = LESSON_EXAMPLES.get(task, ("abc",))[0] if task == "eng-fra" else "abc"
     return default, text
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import charts, components, equations, state
+from ui import charts, components, equations, state, urls
 from ui.text import display_token, md_escape
 
 HEATMAP_PRESENT_PX = 380  # a slide's heatmap fills its column whatever the rows (fewer rows, taller ones)
@@ -87,7 +87,7 @@ def _stepper(trace, timer: float | None) -> None:
             _slide(trace, t, lines)
         else:
             _equations(trace, t, lines, shown, reveal_line)
-    state.write_url(state.PAGE_STEP)
+    urls.write(state.PAGE_STEP)
 
 
 def _reveal_line(lines: list[equations.Line]) -> int:
