@@ -32,7 +32,7 @@ def validated_charts(monkeypatch):
     invalid property fails the test, and the figure the test reads is plotly's normalized one."""
     import plotly.graph_objects as go
 
-    from ui import beam_charts, cell_charts, charts, zoo_charts
+    from ui import beam_charts, cell_charts, charts, compare_charts, zoo_charts
 
     build = charts._figure
 
@@ -40,5 +40,5 @@ def validated_charts(monkeypatch):
         raw = build(*args, **kwargs)
         return go.Figure(data=[trace.to_plotly_json() for trace in raw.data], layout=raw.layout.to_plotly_json())
 
-    for module in (charts, zoo_charts, cell_charts, beam_charts):  # each imported _figure from charts by name
+    for module in (charts, zoo_charts, cell_charts, beam_charts, compare_charts):  # each imported _figure by name
         monkeypatch.setattr(module, "_figure", validated)
