@@ -24,7 +24,8 @@ LAPTOP = {"width": 1400, "height": 900}
 PROJECTOR = {"width": 1280, "height": 720}
 MODEL, TEXT = "eng-fra-gru-concat", "The weather is nice today."
 
-# name, viewport, theme, path and query, keys pressed after load, what to wait for
+# name, viewport, theme, path and query, what to do after load (keys pressed, "click:<button>", "wait:<selector>"),
+# what to wait for first
 SHOTS = [
     ("translate", LAPTOP, "light", f"translate?model={MODEL}&text={quote(TEXT)}", [], ".st-key-translate-heatmap"),
     ("step", LAPTOP, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2", [], ".st-key-step-heatmap"),
@@ -32,6 +33,9 @@ SHOTS = [
      ".st-key-cells-decoder-units"),
     ("teacher-forcing", LAPTOP, "light", f"teacher-forcing?model={MODEL}", [], ".st-key-tf-heatmap"),
     ("beam", LAPTOP, "light", f"beam?model={MODEL}&text={quote('I am cold.')}", [], ".st-key-beam-tree"),
+    ("compare", LAPTOP, "light", f"compare?model=eng-fra-gru-general&text={quote(TEXT)}", [],
+     ".st-key-compare-heatmap-2"),
+    ("train", LAPTOP, "light", "train", ["click:Train", "wait:.st-key-live-latest-heatmap"], ".st-key-live-train"),
     ("models", LAPTOP, "light", f"models?model={MODEL}", [], ".st-key-models-grid"),
     ("presentation", PROJECTOR, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
      ["ArrowRight"] * 3, ".st-key-step-equation"),
@@ -58,7 +62,12 @@ def main() -> None:
                 page.wait_for_selector(f"{ready}")
                 time.sleep(1.5)
                 for key in keys:
-                    page.keyboard.press(key)
+                    if key.startswith("click:"):
+                        page.get_by_role("button", name=key.removeprefix("click:")).first.click()
+                    elif key.startswith("wait:"):
+                        page.wait_for_selector(key.removeprefix("wait:"))
+                    else:
+                        page.keyboard.press(key)
                     time.sleep(0.6)
                 time.sleep(1.5)  # plotly's transitions
                 page.screenshot(path=str(OUT / f"{name}.png"))
