@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import MUTED, _figure, _trace
+from .charts import MARGIN, MUTED, TOOLBAR_PX, _figure, _trace
 from .style import NORMAL, ChartStyle
 from .text import chart_labels
 from .zoo_charts import by_length as _card_by_length
@@ -30,7 +30,22 @@ Entry = Mapping[str, Any]
 # SECOND and ACCENT. On a dark page the light sky blue leads instead of the darker blue.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 PALETTE_DARK = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00")
-LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.42, "yanchor": "top"}  # below the x-axis title
+LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "yanchor": "top"}
+
+
+def _below(data: list[dict], height: int, style: ChartStyle, per_row: int = 2) -> tuple[int, dict]:
+    """A legend under the x-axis title that never squeezes the plot: (the height it adds, the legend layout).
+
+    Plotly makes room for a legend outside the plot by shrinking the plot, so a class's four models and their
+    uniform line (three rows in half a projected page) left a 70 px plot. The figure grows by the legend's rows
+    instead, and the legend starts below the axis's ticks and title (its y is in units of the plot's height:
+    `height` less _figure's margins for a titled figure)."""
+    plot_px = height - (TOOLBAR_PX + 20 + 1.2 * style.title_size) - MARGIN["b"]
+    entries = sum(1 for trace in data if trace.get("showlegend", True) is not False and trace.get("name"))
+    rows = math.ceil(entries / per_row)
+    row_px = int(1.7 * style.font_size) + 4
+    axis_px = int(3.2 * style.font_size) + 14  # tick labels, then the axis title
+    return rows * row_px + 10, {**LEGEND, "y": -axis_px / plot_px, "font": {"size": style.font_size - 1}}
 
 
 def _legend(label: str) -> str:
@@ -119,14 +134,15 @@ def entropy_lines(traces: tuple, labels: tuple[str, ...], style: ChartStyle = NO
                 data.append(_uniform_line(len(trace.source_tokens), f"{_legend(label)}: uniform", colour, end))
     top = max([math.log2(n) for n in sizes if n > 1], default=1.0)
     title = "Entropy of α_t: how spread the attention is"  # a model without attention: greyed in the legend
+    extra, legend = _below(data, style.bar_px + 40, style)
     return _figure(
         data,
-        style.bar_px + 40,
+        style.bar_px + 40 + extra,
         title,
         style=style,
         xaxis=x_axis,
         yaxis={"title": {"text": "H(α_t) in bits"}, "range": [0, 1.08 * top], "zeroline": True},
-        legend={**LEGEND, "font": {"size": style.font_size - 1}},
+        legend=legend,
         showlegend=True,
     )
 
@@ -154,14 +170,15 @@ def output_prob_lines(traces: tuple, labels: tuple[str, ...], style: ChartStyle 
         _step_line(trace, [step.output_prob for step in trace.steps], label, colour, "p", style)
         for trace, label, colour in zip(traces, labels, colours, strict=True)
     ]
+    extra, legend = _below(data, style.bar_px + 40, style)
     return _figure(
         data,
-        style.bar_px + 40,
+        style.bar_px + 40 + extra,
         "p(y_t): the probability of each token written",
         style=style,
         xaxis=_steps_axis(traces),
         yaxis={"title": {"text": "p(y_t)"}, "range": [0, 1], "tickvals": [0, 0.25, 0.5, 0.75, 1]},
-        legend={**LEGEND, "font": {"size": style.font_size - 1}},
+        legend=legend,
         showlegend=True,
     )
 
@@ -282,9 +299,10 @@ def by_length(entries: tuple, length: int | None = None, style: ChartStyle = NOR
     title = f"Test {measured} by {'source' if translation else 'input'} length"
     if unseen and not translation:
         title += f" (past {unseen[0]} {unit}: never seen in training)"
+    extra, legend = _below(data, style.bar_px + 60, style, per_row=4)  # the page's full width
     return _figure(
         data,
-        style.bar_px + 60,
+        style.bar_px + 60 + extra,
         title,
         top=int(2.6 * style.font_size) if length is not None else 0,
         style=style,
@@ -300,7 +318,7 @@ def by_length(entries: tuple, length: int | None = None, style: ChartStyle = NOR
         yaxis={"title": {"text": measured}, "rangemode": "tozero"},
         shapes=shapes or None,
         annotations=annotations or None,
-        legend={**LEGEND, "font": {"size": style.font_size - 1}},
+        legend=legend,
         showlegend=True,
     )
 

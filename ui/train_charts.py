@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from .charts import ACCENT, SECOND, _figure, _trace
+from .charts import ACCENT, MARGIN, SECOND, TOOLBAR_PX, _figure, _trace
 from .style import NORMAL, ChartStyle
 
 
@@ -54,9 +54,10 @@ def curves(
                 "line": {"color": style.muted, "width": 2, "dash": "dot"},
             }
         ]
+    plot_px = style.bar_px + 40 - (TOOLBAR_PX + 20 + 1.2 * style.title_size) - MARGIN["b"]
     return _figure(
         data,
-        style.bar_px + 30,
+        style.bar_px + 40 + int(1.7 * style.font_size) + 14,  # the plot, and a legend row under its axis
         "Training loss and exact match",
         style=style,
         xaxis={"title": {"text": "optimizer step"}, "range": [0, max(total, 1)]},
@@ -69,6 +70,6 @@ def curves(
             "tickvals": [0, 0.25, 0.5, 0.75, 1],
             "tickformat": ".0%",
         },
-        legend={"orientation": "h", "x": 0, "y": -0.42, "yanchor": "top"},  # below the x-axis title
+        legend={"orientation": "h", "x": 0, "y": -(3.2 * style.font_size + 14) / plot_px, "yanchor": "top"},
         shapes=shapes,
     )
