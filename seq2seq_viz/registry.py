@@ -1,26 +1,23 @@
 """Where models are found: the shipped zoo (MANIFEST.json) and a person's own models directory (scan_models).
 
 Names resolve to validated checkpoints. A directory of someone's files is read defensively: every card and
-weights file is checked for size, shape and hash before it is offered, each bad file becomes one sentence, and
-the work one scan does is bounded (files, bytes).
+weights file goes through the checkpoint's own validation (seq2seq_viz.checkpoint.inspect_checkpoint: card
+schema, ceilings, header against config) and its hash before it is offered, each bad file becomes one sentence,
+and the work one scan does is bounded (files, bytes).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-import stat
-import struct
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import _check_safetensors_header, load_checkpoint, paths_for, read_card, sha256_of
-from .config import ModelConfig
-from .errors import CheckpointError, ConfigError, UnknownModelError
+from .checkpoint import CARD_BYTES_MAX, check_file, inspect_checkpoint, load_checkpoint, paths_for, read_card, sha256_of
+from .errors import CheckpointError, UnknownModelError
 from .limits import LIMITS
 from .model import Seq2Seq
 
@@ -31,16 +28,12 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Ceilings on what one look at a directory may cost (the shipped zoo: 41 models, 90 MB, cards of 200 kB at most).
 SCAN_MODELS_MAX = 200  # cards read per scan; the rest are named in one sentence
 SCAN_ENTRIES_MAX = 10_000  # directory entries looked at
-SCAN_BYTES_MAX = 2 << 30  # weights hashed per scan
-CARD_BYTES_MAX = 16 << 20  # one card (a 50k-word vocabulary is about 1 MB)
-WEIGHTS_BYTES_MAX = 512 << 20  # one weights file
-HEADER_BYTES_MAX = 256 << 10  # a safetensors header (the zoo's are about 2 kB)
+SCAN_BYTES_MAX = 2 << 30  # weights hashed per scan (one file's ceilings are the checkpoint's: CARD_BYTES_MAX, ...)
 EXAMPLES_MAX = 50  # example inputs offered from one card
 TEST_PAIRS_MAX = 100  # test pairs offered from one card
 REFERENCES_MAX = 20  # references per test pair
 MODEL_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")  # <name>.json / <name>.safetensors in a directory
 _NAMES_SHOWN = 40  # characters of an odd file name an error sentence quotes
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 def pretrained_dir() -> Path:
@@ -113,21 +106,17 @@ def resolve(name_or_path: str, directory: Path | None = None) -> tuple[Path, str
 def load_model(name_or_path: str, device: str = "cpu", directory: Path | None = None) -> Seq2Seq:
     """Load a model by name (checked against its manifest's sha256, if listed there) or a checkpoint by path.
 
-    The card and the weights' header are checked against each other first, so a card that describes a huge
-    model (hidden_size 60000) is refused before any memory is allocated for it.
+    load_checkpoint validates the card, its ceilings and the weights' header before it allocates anything, so a
+    card that describes a huge model (hidden_size 60000) costs nothing.
     """
     path, expected = resolve(name_or_path, directory)
-    weights, card = paths_for(path)
-    inspect_checkpoint(card, weights, card.with_suffix("").name)
     return load_checkpoint(path, expected_sha256=expected, device=device)
 
 
 def model_info(name_or_path: str, directory: Path | None = None) -> dict[str, Any]:
     """The card of a model without loading its weights."""
     path, _ = resolve(name_or_path, directory)
-    _, card = paths_for(path)
-    _check_file(card, "card", CARD_BYTES_MAX, card.with_suffix("").name, required=False)
-    return read_card(path)
+    return read_card(path)  # size and schema checked
 
 
 def examples_for(name_or_path: str, directory: Path | None = None) -> dict[str, Any]:
@@ -234,7 +223,7 @@ def _scan_manifest(directory: Path, names: list[str], problems: list[str]) -> di
         return {}
     path = directory / "MANIFEST.json"
     try:
-        _check_file(path, "model list", CARD_BYTES_MAX, "MANIFEST", required=True)
+        check_file(path, "model list", CARD_BYTES_MAX, "MANIFEST", required=True)
         return read_manifest(directory)["models"]
     except (CheckpointError, OSError) as error:
         problems.append(f"MANIFEST.json was ignored: {error}" if isinstance(error, CheckpointError) else str(error))
@@ -293,137 +282,9 @@ def _inspect(card_path: Path, weights_path: Path, stem: str, listed: Any) -> dic
             raise CheckpointError(f"Checkpoint {stem!r} is not the one MANIFEST.json lists under that name.")
         if listed.get("weights_file", weights_path.name) != weights_path.name:
             raise CheckpointError(f"Checkpoint {stem!r}: MANIFEST.json gives it another weights file.")
-    for field in ("metrics", "provenance", "training", "task"):
-        if card.get(field) is not None and not isinstance(card[field], dict):
-            raise CheckpointError(f"Checkpoint {stem!r}: its card's {field} is not a JSON object.")
     entry = {**manifest_entry(card), "name": stem, "weights_file": weights_path.name, "sha256": sha256}
     entry["_read"] = weights_path.stat().st_size
     return entry
-
-
-def inspect_checkpoint(card_path: Path, weights_path: Path, label: str) -> dict[str, Any]:
-    """The card of a checkpoint, checked against its weights file's header without reading the weights.
-
-    Sizes are bounded, both files must be regular files, the header must describe the whole file (a truncated
-    file is caught here), and the tensors it lists must be exactly those the card's config needs, shape for
-    shape: the model is built on torch's meta device, which allocates nothing, so an absurd config costs nothing.
-    """
-    _check_file(card_path, "card", CARD_BYTES_MAX, label, required=False)  # read_card says when it is missing
-    card = _model_card(card_path, label)
-    _check_file(weights_path, "weights file", WEIGHTS_BYTES_MAX, label, required=True)
-    tensors = _safetensors_shapes(weights_path, label)
-    try:
-        if not isinstance(card["config"], dict):
-            raise ConfigError("the config is not a JSON object")
-        config = ModelConfig.from_dict(card["config"])
-        from .vocab import Vocab
-
-        vocabs = [Vocab.from_json(card[k]) for k in ("source_vocab", "target_vocab")]
-        if not all(isinstance(token, str) for vocab in vocabs for token in vocab.tokens):
-            raise ValueError("a vocabulary holds something other than text")
-    except (ConfigError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"Checkpoint {label!r}: its card is inconsistent ({exc}).") from None
-    if config.layers > len(tensors):  # every layer has weights: a config of more layers cannot fit this file
-        raise CheckpointError(f"Checkpoint {label!r}: its weights do not fit its config ({config.layers} layers).")
-    expected = _meta_shapes(config, *vocabs)
-    found = {k.removesuffix(".row_scale"): v for k, v in tensors.items() if not k.endswith(".row_scale")}
-    if expected != found:
-        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
-        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
-        if missing:
-            detail = f"missing {missing[:3]}"
-        elif extra:
-            detail = f"unexpected {extra[:3]}"
-        else:
-            detail = f"{wrong[0]} is {found[wrong[0]]}, the config needs {expected[wrong[0]]}"
-        raise CheckpointError(f"Checkpoint {label!r}: its weights do not fit its config ({detail}).")
-    return card
-
-
-def _model_card(card_path: Path, label: str) -> dict[str, Any]:
-    """read_card, with a plainer sentence for JSON that is no model card at all (another tool's file)."""
-    try:
-        return read_card(card_path)
-    except RecursionError:  # JSON nested thousands deep
-        raise CheckpointError(f"Checkpoint {label!r}: its JSON card is damaged (nested too deeply).") from None
-    except CheckpointError:
-        try:
-            parsed = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            parsed = None
-        if parsed is not None and not (isinstance(parsed, dict) and "format" in parsed):
-            raise CheckpointError(f"{card_path.name} is not a model card (it names no checkpoint format).") from None
-        raise
-
-
-def _meta_shapes(config: ModelConfig, source_vocab, target_vocab) -> dict[str, tuple[int, ...]]:
-    import torch
-
-    with torch.device("meta"):
-        model = Seq2Seq(config, source_vocab, target_vocab)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def _check_file(path: Path, what: str, most: int, label: str, required: bool) -> None:
-    """A regular file (not a FIFO, a device or a directory, which could block or never end) of at most `most`."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        if required:
-            raise CheckpointError(f"Checkpoint {label!r} has no {what} {path.name} beside its card.") from None
-        return
-    if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"Checkpoint {label!r}: its {what} {path.name} is not a regular file.")
-    if info.st_size > most:
-        raise CheckpointError(
-            f"Checkpoint {label!r}: its {what} has {_megabytes(info.st_size)}; "
-            f"the lab reads at most {_megabytes(most)}."
-        )
-
-
-def _safetensors_shapes(path: Path, label: str) -> dict[str, tuple[int, ...]]:
-    """name -> shape of every tensor a safetensors file's header lists, after checking that the header and the
-    tensors' byte ranges describe exactly the file's bytes."""
-    _check_safetensors_header(path, label)  # too short, a pickle, or not safetensors: its own sentence
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        (header_size,) = struct.unpack("<Q", handle.read(8))
-        if header_size > HEADER_BYTES_MAX:
-            raise CheckpointError(f"Checkpoint {label!r}: the weights file's header is implausibly large.")
-        raw = handle.read(header_size)
-    damaged = CheckpointError(f"Checkpoint {label!r}: the weights file is not a valid safetensors file.")
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise damaged from None
-    if not isinstance(header, dict):
-        raise damaged
-    header.pop("__metadata__", None)
-    shapes, spans = {}, []
-    for name, info in header.items():
-        if not isinstance(info, dict):
-            raise damaged
-        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if (
-            dtype not in _DTYPE_BYTES
-            or not isinstance(shape, list)
-            or not all(isinstance(n, int) and n >= 0 for n in shape)
-            or not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(isinstance(n, int) for n in offsets)
-            or offsets[1] - offsets[0] != math.prod(shape) * _DTYPE_BYTES[dtype]
-        ):
-            raise damaged
-        shapes[name], spans = tuple(shape), [*spans, tuple(offsets)]
-    position = 0
-    for start, end in sorted(spans):  # the tensors tile the data section, which ends where the file ends
-        if start != position:
-            raise damaged
-        position = end
-    if 8 + header_size + position != size:
-        problem = "truncated" if 8 + header_size + position > size else "longer than its header says"
-        raise CheckpointError(f"Checkpoint {label!r}: the weights file is {problem}.")
-    return shapes
 
 
 def _model_file_name(name: str) -> bool:
@@ -433,7 +294,3 @@ def _model_file_name(name: str) -> bool:
 def _quoted(name: str) -> str:
     """A file name for a sentence: quoted with control characters escaped, and shortened."""
     return repr(name if len(name) <= _NAMES_SHOWN else name[:_NAMES_SHOWN] + "…")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1 << 20):.1f} MB"

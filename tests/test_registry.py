@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq_viz import registry
+from seq2seq_viz import checkpoint, registry
 from seq2seq_viz.errors import CheckpointError, UnknownModelError
 from seq2seq_viz.registry import examples_for, list_models, load_model, manifest_entry, scan_models, write_manifest
 
@@ -76,7 +76,7 @@ EXPECTED = {
     "no-card.safetensors": "has no card no-card.json",
     "truncated": "truncated",
     "wrong-shape": "do not fit its config",
-    "absurd": "do not fit its config",
+    "absurd": "asks for embedding_size 60,000; the lab loads models with embedding_size at most 2,048",
     "unknown-cell": "cell must be one of",
     "not-a-card": "is not a model card",
     "tampered": "sha256",
@@ -141,7 +141,7 @@ def test_the_scan_is_bounded_and_says_so(tmp_path, monkeypatch):
 
 def test_oversized_and_special_files_are_refused_without_reading_them(tmp_path, monkeypatch):
     copy_model(tmp_path, "big-card")
-    monkeypatch.setattr(registry, "CARD_BYTES_MAX", 1000)
+    monkeypatch.setattr(checkpoint, "CARD_BYTES_MAX", 1000)
     if hasattr(os, "mkfifo"):  # a FIFO would block a reader forever
         shutil.copy(PRETRAINED / f"{SMALL}.safetensors", tmp_path / "fifo.safetensors")
         os.mkfifo(tmp_path / "fifo.json")
