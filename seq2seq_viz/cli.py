@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, Seq2SeqVizError
+from .errors import ConfigError, InputError, Seq2SeqVizError
 
 MODES = {
     "greedy": "greedy",
@@ -16,6 +16,21 @@ MODES = {
     "teacher-forced": "teacher_forced",
     "forced-prefix": "forced_prefix",
 }
+
+
+def _number(text: str) -> int | float | str:
+    """A decoding option's flag as typed: a whole number, else a number, else the text itself.
+
+    argparse does not judge these values: the gate in options.py does, for the CLI as for the API and the app, so
+    `--top-k -1`, `--beam-size 2.5` or `--seed 18446744073709551616` get its one sentence and exit 1.
+    """
+    try:
+        return int(text)
+    except ValueError:  # "2.5", "nan", "1e9", "abc", or more digits than int() reads
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,10 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
     p.add_argument("--mode", choices=list(MODES), default="greedy")
-    p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--beam-size", type=_number, default=5, help="beam mode: hypotheses kept (default 5)")
+    p.add_argument("--length-penalty", type=_number, default=1.0, help="beam mode: α of log p / |y|^α (default 1)")
+    p.add_argument("--temperature", type=_number, default=1.0, help="sample mode (default 1)")
+    p.add_argument("--top-k", type=_number, default=None, help="sample mode: draw from the k likeliest only")
+    p.add_argument("--seed", type=_number, default=0, help="sample mode (default 0)")
+    p.add_argument("--max-len", type=_number, default=None, help="at most this many output steps")
     p.add_argument("--reference", help="a gold translation (required for teacher-forced)")
     p.add_argument("--prefix", help="the forced first output tokens (forced-prefix mode)")
     p.add_argument("--input-file", type=Path, help="translate every line of this file, one output per line")
@@ -181,7 +198,7 @@ def _translate(args) -> int:
     options: dict = {}
     mode = MODES[args.mode]
     if mode == "beam":
-        options["beam_size"] = args.beam_size
+        options.update(beam_size=args.beam_size, length_penalty=args.length_penalty)
     if mode == "sample":
         options.update(temperature=args.temperature, top_k=args.top_k, seed=args.seed)
     if mode == "forced_prefix":
@@ -190,8 +207,14 @@ def _translate(args) -> int:
         options["prefix"] = args.prefix
     if args.reference is not None:
         options["reference"] = args.reference
+    if args.max_len is not None:
+        options["max_len"] = args.max_len  # teacher forcing takes none: the gate says so
     if args.input_file is not None:
-        for line in args.input_file.read_text(encoding="utf-8").splitlines():
+        try:
+            lines = args.input_file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"The file {args.input_file} is not UTF-8 text (byte {exc.start:,}).") from None
+        for line in lines:
             print(decode(model, line, mode, **options).output_text if line.strip() else "")
         return 0
     if args.text is None:
@@ -331,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         import torch
 
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {args.threads}.")
         torch.set_num_threads(args.threads)
         if args.command == "list-models":
             from .registry import list_models

@@ -7,6 +7,11 @@ teacher_forced   the gold token is fed at every step; records the argmax, p(gold
 beam_search      K hypotheses, length-normalized; records the tree of expansions and the n-best list
 
 The explicit cells run, every named tensor of every step is kept, and all are converted to numpy once at the end.
+
+What a caller sends is checked before any work: every option by the gate (options.option: type and range), every
+text by the door (text.admit: type, characters, the character ceiling), every length against the model's cap
+and the server's ceilings (LIMITS: source tokens, output steps), so every loop here is bounded by
+LIMITS.output_steps whatever the model's card allows, and every Trace encodes as UTF-8 JSON.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from torch import Tensor
 
 from .decoder import StepRecord
 from .encoder import Encoded
-from .errors import InputError
-from .limits import LIMITS, cap_steps, check_beam_width, check_text, check_tokens, excerpt
+from .errors import CheckpointError, InputError
+from .limits import LIMITS, cap_steps, check_tokens, excerpt
 from .model import Seq2Seq
-from .text import detokenize, normalize, tokenize
+from .options import MODE_OPTIONS, check_names, option, shown
+from .text import admit, detokenize, normalize, tokenize
 from .trace import Beam, BeamNode, Hypothesis, Step, Trace
 from .vocab import BOS, BOS_ID, EOS, EOS_ID, FRAMING
 
@@ -45,9 +51,9 @@ class Source:
 
 def prepare_source(model: Seq2Seq, text: str) -> Source:
     """Tokenize as the model was trained, append <eos>, map to ids; unknown tokens are reported by position."""
-    if not isinstance(text, str) or not text.strip():
+    admit(text, "input")
+    if not text.strip():
         raise InputError("The input is empty: type a sentence first.")
-    check_text(text, "input")
     cfg = model.config
     tokens = tokenize(text, cfg.level, cfg.lowercase)
     if not tokens:
@@ -65,7 +71,7 @@ def prepare_source(model: Seq2Seq, text: str) -> Source:
 def target_ids(model: Seq2Seq, text: str, what: str) -> tuple[list[str], list[int], list[int]]:
     """Tokenize a reference or prefix on the target side: (tokens, ids, unknown positions)."""
     cfg = model.config
-    check_text(text, what)
+    admit(text, what)
     tokens = tokenize(text, cfg.level, cfg.lowercase)
     check_output_tokens(model, tokens, what)
     ids, unknown = model.target_vocab.encode(tokens)
@@ -77,7 +83,7 @@ def check_output_tokens(model: Seq2Seq, tokens: Sequence[str], what: str) -> Non
     check_tokens(tokens, what, model.config.level)
     most = cap_steps(model.config.max_output_len) - 1
     if len(tokens) > most:
-        raise InputError(f"The {what} has {len(tokens)} tokens; this model writes at most {most}.")
+        raise InputError(f"The {what} has {len(tokens):,} tokens; this model writes at most {most}.")
 
 
 def model_card(model: Seq2Seq) -> dict:
@@ -130,6 +136,7 @@ def _run(model: Seq2Seq, source: Source, policy: Policy, max_steps: int, record:
     outputs, inputs, forced, records = [], [], [], []
     for t in range(max_steps):
         logits, state, rec = model.decoder.step(y_prev, state, encoded, key_side, explicit=True)
+        _check_finite(logits, t)
         out_id, next_id, was_forced, stop = policy(t, logits)
         inputs.append(int(y_prev))
         outputs.append(out_id)
@@ -140,6 +147,15 @@ def _run(model: Seq2Seq, source: Source, policy: Policy, max_steps: int, record:
             break
         y_prev = torch.tensor([next_id], device=model.device)
     return outputs, inputs, forced, records, encoded
+
+
+def _check_finite(logits: Tensor, t: int) -> None:
+    """A model whose numbers overflow (damaged or hostile weights) is refused, not traced: no NaN reaches a Trace."""
+    if not bool(torch.isfinite(logits).all()):
+        raise CheckpointError(
+            f"The model computed a number that is not finite (NaN or infinity) at decoder step {t + 1}: "
+            "its weights are damaged."
+        )
 
 
 def _stack(records: Sequence[StepRecord], name: str) -> Tensor | None:
@@ -285,6 +301,7 @@ def _argmax(logits: Tensor) -> int:
 
 def greedy(model: Seq2Seq, text: str, reference: str | None = None, max_len: int | None = None) -> Trace:
     """Free-running: y_t = argmax p(y_t | y_<t, x), fed back as the next input."""
+    reference, max_len = option("reference", reference), option("max_len", max_len)
     source = prepare_source(model, text)
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
@@ -297,6 +314,7 @@ def greedy(model: Seq2Seq, text: str, reference: str | None = None, max_len: int
 
 def greedy_tokens(model: Seq2Seq, text: str, max_len: int | None = None) -> list[str]:
     """The same decode as greedy(), recording nothing (the untraced baseline of the tracing benchmark)."""
+    max_len = option("max_len", max_len)
     source = prepare_source(model, text)
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
@@ -308,14 +326,24 @@ def greedy_tokens(model: Seq2Seq, text: str, max_len: int | None = None) -> list
 
 
 def forced_prefix(
-    model: Seq2Seq, text: str, prefix: str | Sequence[str], reference: str | None = None, max_len: int | None = None
+    model: Seq2Seq,
+    text: str,
+    prefix: str | Sequence[str] | None = None,
+    reference: str | None = None,
+    max_len: int | None = None,
 ) -> Trace:
-    """The first outputs are fixed to the prefix (a string, or a list of target tokens); then free-running."""
+    """The first outputs are fixed to the prefix (a string, or a list of target tokens); then free-running.
+
+    A list is held to the same rules as a string: counted against the server's ceiling before any token is read
+    (the gate), its characters through the door together, then each token against the per-word ceiling and the
+    whole against the model's cap, so a prefix never runs past cap_steps().
+    """
+    prefix, reference, max_len = option("prefix", prefix), option("reference", reference), option("max_len", max_len)
     source = prepare_source(model, text)
     if isinstance(prefix, str):
         tokens, ids, unknown = target_ids(model, prefix, "forced prefix")
     else:  # tokens picked or typed one by one: normalized as the model's own text is
-        check_text("".join(prefix), "forced prefix")
+        admit("".join(prefix), "forced prefix")
         tokens = [normalize(token, model.config.lowercase) for token in prefix]
         check_output_tokens(model, tokens, "forced prefix")
         ids, unknown = model.target_vocab.encode(tokens)
@@ -331,7 +359,7 @@ def forced_prefix(
     return _build_trace(model, source, "forced_prefix", run, {"prefix": tokens}, reference)
 
 
-def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
+def teacher_forced(model: Seq2Seq, text: str, reference: str | None = None) -> Trace:
     """Teacher forcing: step t reads the gold y_{t-1}; the output recorded is the model's argmax.
 
     The decode runs one step per reference token and one for <eos>, so it is truncated only if it stopped at the
@@ -339,8 +367,9 @@ def teacher_forced(model: Seq2Seq, text: str, reference: str) -> Trace:
     over the cap is refused up front (check_output_tokens), so a teacher-forced trace that exists is never
     truncated; the flag is computed from the steps run rather than assumed, so that stays true if the cap moves.
     """
+    reference = option("reference", reference)
     source = prepare_source(model, text)
-    if not isinstance(reference, str) or not reference.strip():
+    if reference is None or not reference.strip():
         raise InputError("Teacher forcing needs a reference translation: type one.")
     _, gold, _ = target_ids(model, reference, "reference")
     gold = [*gold, EOS_ID]
@@ -363,14 +392,14 @@ def sample(
     max_len: int | None = None,
 ) -> Trace:
     """y_t ~ softmax(logits / temperature), restricted to the top_k tokens when given; seeded, so repeatable."""
-    if not 0.05 <= temperature <= 10:
-        raise InputError("The temperature must be between 0.05 and 10.")
+    temperature, top_k, seed = option("temperature", temperature), option("top_k", top_k), option("seed", seed)
+    reference, max_len = option("reference", reference), option("max_len", max_len)
     source = prepare_source(model, text)
     generator = torch.Generator().manual_seed(seed)
 
     def choose(t: int, logits: Tensor) -> tuple[int, int, bool, bool]:
         scaled = logits[0].float().cpu() / temperature
-        if top_k:
+        if top_k is not None:
             kth = scaled.topk(min(top_k, scaled.numel())).values[-1]
             scaled = scaled.masked_fill(scaled < kth, float("-inf"))
         y = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=generator))
@@ -403,7 +432,8 @@ def beam_search(
     Final ranking: score = log p(y) / |y|^length_penalty. The Trace's steps are the best hypothesis re-run
     through the traced decoder (chosen by the search, so not Step.forced); beam.nodes is the whole tree.
     """
-    check_beam_width(beam_size)
+    beam_size, length_penalty = option("beam_size", beam_size), option("length_penalty", length_penalty)
+    reference, max_len = option("reference", reference), option("max_len", max_len)
     source = prepare_source(model, text)
     cap = _cap(model, max_len)
     encoded, key_side = model.encode(source.ids, torch.tensor([source.ids.shape[1]]))
@@ -418,6 +448,7 @@ def beam_search(
         keys = key_side.expand(rows, -1, -1) if key_side is not None else None
         y_prev = torch.tensor([ids[-1] if ids else BOS_ID for _, ids, _ in live], device=model.device)
         logits, new_state, _ = model.decoder.step(y_prev, state, expanded, keys, explicit=False)
+        _check_finite(logits, t)
         log_probs = torch.log_softmax(logits.float(), dim=-1)  # (n, V)
         top_lp, top_ids = log_probs.topk(min(beam_size, log_probs.shape[-1]), dim=-1)  # (n, K)
         candidates = []
@@ -504,15 +535,23 @@ def _select(state, index: Tensor):
     return state.index_select(0, index)
 
 
+STRATEGIES: dict[str, Callable[..., Trace]] = {
+    "greedy": greedy,
+    "beam": beam_search,
+    "sample": sample,
+    "teacher_forced": teacher_forced,
+    "forced_prefix": forced_prefix,
+}
+assert STRATEGIES.keys() == MODE_OPTIONS.keys()
+
+
 def decode(model: Seq2Seq, text: str, mode: str = "greedy", **options) -> Trace:
-    """Dispatch by mode name: greedy, beam, sample, teacher_forced, forced_prefix."""
-    strategies = {
-        "greedy": greedy,
-        "beam": beam_search,
-        "sample": sample,
-        "teacher_forced": teacher_forced,
-        "forced_prefix": forced_prefix,
-    }
-    if mode not in strategies:
-        raise InputError(f"Unknown decoding mode {mode!r}; choose one of {', '.join(strategies)}.")
-    return strategies[mode](model, text, **options)
+    """Dispatch by mode name: greedy, beam, sample, teacher_forced, forced_prefix.
+
+    Names the mode does not take are refused (the sentence lists those it knows); each strategy then sends
+    every option through the gate (options.option) and every text through the door (text.admit).
+    """
+    if not isinstance(mode, str) or mode not in STRATEGIES:
+        raise InputError(f"Unknown decoding mode {shown(mode)}; choose one of {', '.join(STRATEGIES)}.")
+    check_names(mode, options)
+    return STRATEGIES[mode](model, text, **options)

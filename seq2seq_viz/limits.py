@@ -77,15 +77,15 @@ def check_tokens(tokens: Sequence[str], what: str = "input", level: str = "word"
         )
 
 
-def check_beam_width(width: int) -> None:
-    if not 1 <= width <= LIMITS.beam_width:
-        raise InputError(f"The beam width must be between 1 and {LIMITS.beam_width}.")
-
-
 def cap_steps(model_cap: int, asked: int | None = None) -> int:
-    """Decoder steps allowed: the model's cap, what was asked, and the server's ceiling, whichever is lowest."""
+    """Decoder steps allowed: the model's cap, what was asked, and the server's ceiling, whichever is lowest.
+
+    Every decode loop runs at most this many steps (a forced prefix or reference longer than it is refused up
+    front), so LIMITS.output_steps bounds the work of one request whatever the model's card says. The beam width
+    and the other options are checked by the gate in options.py (beam_width is its ceiling).
+    """
     cap = min(model_cap, LIMITS.output_steps)
-    return cap if asked is None else min(cap, asked)
+    return max(1, cap if asked is None else min(cap, asked))
 
 
 class _Bucket:

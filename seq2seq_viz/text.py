@@ -1,9 +1,41 @@
-"""Text normalization, word and character tokenizers, and the detokenizer used for display."""
+"""The text door (admit), normalization, word and character tokenizers, and the detokenizer used for display."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from .errors import InputError
+from .limits import check_text
+from .options import shown
+
+# What no text may hold: lone UTF-16 surrogates (they cannot be written as UTF-8, so no trace holding one could be
+# saved or sent), and control characters other than whitespace (NUL, escapes, DEL, C1), which show as nothing or
+# as garbage. Tab, newline, carriage return and the other whitespace controls (\x0b \x0c \x1c-\x1f \x85) are
+# whitespace: normalize() folds them into one space.
+_REFUSED_RE = re.compile(r"[\ud800-\udfff\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def admit(text: object, what: str = "input") -> str:
+    """The door every text of a request passes once (a source, a reference, a forced prefix's tokens).
+
+    It must be a str, within the character ceiling (LIMITS.input_chars), and hold only characters that are text:
+    a lone surrogate or a non-whitespace control character is refused with one sentence naming it and where it
+    is (never replaced: the person sees what to fix, and nothing is decoded that they did not type). Returned
+    unchanged; the tokenizer's normalize() (NFKC, apostrophes, whitespace) runs later, as at training time. An
+    admitted text and everything made from it encode as UTF-8.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"The {what} must be text, not {shown(text)}.")
+    check_text(text, what)
+    bad = _REFUSED_RE.search(text)
+    if bad:
+        code, at = f"U+{ord(bad.group(0)):04X}", f"at character {bad.start() + 1}"
+        if "\ud800" <= bad.group(0) <= "\udfff":
+            raise InputError(f"The {what} holds a broken character (a lone surrogate, {code}) {at}: remove it.")
+        raise InputError(f"The {what} holds a control character ({code}) {at}: remove it.")
+    return text
+
 
 # Apostrophes that French elision uses; NFKC leaves U+2019 alone, so we fold it by hand.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})

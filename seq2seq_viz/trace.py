@@ -7,6 +7,7 @@ JSON holds them as nested lists, and from_json restores the arrays, so a round t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -27,6 +28,17 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    return value
+
+
+def _finite(value: Any) -> Any:
+    """A plain document with every NaN and infinity replaced by None (JSON's null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
     return value
 
 
@@ -177,7 +189,16 @@ class Trace:
     __hash__ = None  # type: ignore[assignment]
 
     def to_json(self, indent: int | None = None) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+        """Strict JSON: a number that is not finite (which JSON cannot hold) is written as null.
+
+        Decoding refuses a model whose logits are not finite, so a Trace it makes has none; a Trace built by hand
+        or from a damaged file still gives valid JSON, and from_json reads those nulls in arrays back as NaN.
+        """
+        data = self.to_dict()
+        try:
+            return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False)
+        except ValueError:  # only then walk the document (the common case pays nothing)
+            return json.dumps(_finite(data), ensure_ascii=False, indent=indent, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:

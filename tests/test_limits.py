@@ -107,8 +107,12 @@ def test_the_step_ceiling_holds_whatever_the_model_card_allows(make_model):
 def test_a_forced_prefix_list_cannot_run_past_the_cap(make_model):
     model = make_model()  # max_output_len 10
     started = time.perf_counter()
-    with pytest.raises(InputError, match=r"forced prefix has 400 tokens; this model writes at most 9\."):
-        forced_prefix(model, "abc", ["a"] * 400)
+    with pytest.raises(
+        InputError, match=rf"forced prefix has 400,000 tokens; the lab writes at most {LIMITS.output_steps - 1}\."
+    ):
+        forced_prefix(model, "abc", ["a"] * 400_000)  # counted against the server's ceiling before any is read
+    with pytest.raises(InputError, match=r"forced prefix has 12 tokens; this model writes at most 9\."):
+        forced_prefix(model, "abc", ["a"] * 12)
     assert time.perf_counter() - started < 1.0  # refused before any step ran
     assert len(forced_prefix(model, "abc", ["a"] * 9).steps) >= 9
 
@@ -121,7 +125,7 @@ def test_a_reference_over_the_cap_is_refused(make_model):
 def test_the_beam_width_ceiling(make_model):
     model = make_model()
     assert beam_search(model, "abc", beam_size=LIMITS.beam_width).beam.nbest
-    with pytest.raises(InputError, match=f"between 1 and {LIMITS.beam_width}"):
+    with pytest.raises(InputError, match=f"whole number from 1 to {LIMITS.beam_width}"):
         beam_search(model, "abc", beam_size=LIMITS.beam_width + 1)
 
 
