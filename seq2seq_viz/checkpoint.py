@@ -307,7 +307,10 @@ def _check_json_tree(card: Any, label: str) -> None:
                 f"the lab reads at most {STRING_CHARS_MAX:,}."
             )
         elif isinstance(value, float) and not math.isfinite(value):
-            raise CheckpointError(f"Checkpoint {label!r}: its card holds {value} where only finite numbers belong.")
+            raise CheckpointError(
+                f"Checkpoint {label!r}: its card holds {value!r} (not a finite number) "
+                "where only finite numbers belong."
+            )
 
 
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text", type(None): "null"}
@@ -334,7 +337,7 @@ def _check_config_fields(config: Any, label: str) -> None:
         if allowed is None:
             continue  # an unknown field: ModelConfig names it in its own sentence
         if type(value) not in allowed:
-            kinds = " or ".join(_TYPE_WORDS[t] for t in allowed)
+            kinds = " or ".join(_TYPE_WORDS[t] for t in allowed if not (t is int and float in allowed))
             raise CheckpointError(
                 f"Checkpoint {label!r}: its config gives {name} as {_shown(value)}; it must be {kinds}."
             )

@@ -125,3 +125,33 @@ def test_the_readme_tables_are_what_the_shipped_models_measure_and_write():
     lessons = lesson_table(models)  # regenerate: list-models --lessons
     assert _readme_block("lesson-table") == lessons
     assert lessons.count("\n| eng-fra-") == sum(entry["config"]["task"] == "eng-fra" for entry in models.values())
+
+
+@pytest.mark.parametrize(
+    ("flags", "sentence"),
+    [
+        (["--mode", "sample", "--top-k", "-1"], "The top-k must be a whole number from 1 to 10,000 (or None), not -1."),
+        (
+            ["--mode", "sample", "--seed", "18446744073709551616"],
+            "The seed must be a whole number from 0 to 9,223,372,036,854,775,807, not 18446744073709551616.",
+        ),
+        (["--mode", "beam", "--beam-size", "2.5"], "The beam width must be a whole number from 1 to 10, not 2.5."),
+        (["--mode", "beam", "--length-penalty", "nan"], "The length penalty must be a number from 0 to 5, not nan."),
+        (["--max-len", "abc"], "The step limit (max_len) must be a whole number from 1 to 100 (or None), not 'abc'."),
+        (
+            ["--mode", "teacher-forced", "--reference", "cba", "--max-len", "3"],
+            "The teacher_forced mode takes no option 'max_len'; it knows reference.",
+        ),
+    ],
+)
+def test_bad_option_values_get_the_gates_sentence_and_exit_1(flags, sentence):
+    result = cli("translate", "--model", MODEL, *flags, "abc", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"error: {sentence}"
+
+
+def test_an_input_file_that_is_not_utf8_gets_one_sentence(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"abc\n\xff\xfe\n")
+    result = cli("translate", "--model", MODEL, "--input-file", str(path), check=False)
+    assert result.returncode == 1 and result.stderr.strip() == f"error: The file {path} is not UTF-8 text (byte 4)."

@@ -1,0 +1,44 @@
+"""The public API under fuzzing (bench/fuzz.py's property, CI-sized): every call gives a strict, UTF-8 Trace or one
+InputError sentence. `python bench/fuzz.py` runs the same property 6,000 times."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from seq2seq_viz import decoding
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fuzz():
+    spec = importlib.util.spec_from_file_location("fuzz", ROOT / "bench" / "fuzz.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fuzz"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = _fuzz()
+
+
+def test_every_fuzzed_call_is_a_trace_or_one_sentence():
+    report = fuzz.run(500)
+    assert report["failures"] == 0, report["failure_examples"]
+    assert report["calls"] == 500
+    assert report["traces"] >= 75 and report["refused_with_one_sentence"] >= 75  # both paths are exercised
+
+
+def test_the_property_catches_an_open_gate(monkeypatch):
+    """Without the option gate, hostile options reach torch (top_k -1, a seed of 2^64, NaN lengths...)."""
+    monkeypatch.setattr(decoding, "option", lambda name, value: value)
+    report = fuzz.run(300)
+    assert report["failures"] > 0
+    assert any("Error" in example["error"] for example in report["failure_examples"])
+
+
+def test_the_sentence_rule():
+    assert fuzz.one_sentence("The beam width must be a whole number from 1 to 10, not 2.5.")
+    assert not fuzz.one_sentence("Traceback (most recent call last):\n  File ...")
+    assert not fuzz.one_sentence("'<' not supported between instances of 'str' and 'int'")
