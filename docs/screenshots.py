@@ -35,7 +35,7 @@ SHOTS = [
     ("beam", LAPTOP, "light", f"beam?model={MODEL}&text={quote('I am cold.')}", [], ".st-key-beam-tree"),
     ("compare", LAPTOP, "light", f"compare?model=eng-fra-gru-general&text={quote(TEXT)}", [],
      ".st-key-compare-heatmap-2"),
-    ("train", LAPTOP, "light", "train", ["click:Train", "wait:.st-key-live-latest-heatmap"], ".st-key-live-train"),
+    ("train", LAPTOP, "light", "train", ["click:Train", "wait:.st-key-live-use"], ".st-key-live-train"),
     ("models", LAPTOP, "light", f"models?model={MODEL}", [], ".st-key-models-grid"),
     ("presentation", PROJECTOR, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
      ["ArrowRight"] * 3, ".st-key-step-equation"),
@@ -46,15 +46,21 @@ SHOTS = [
 ]  # fmt: skip
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Take every shot, or only those named (python docs/screenshots.py compare train)."""
     from playwright.sync_api import sync_playwright
 
+    unknown = set(names) - {shot[0] for shot in SHOTS}
+    if unknown:
+        raise SystemExit(f"no shot called {', '.join(sorted(unknown))}; the shots are {', '.join(s[0] for s in SHOTS)}")
     OUT.mkdir(parents=True, exist_ok=True)
     process, url = start_server(0, Path(tempfile.mkdtemp()) / "streamlit.log")
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for name, viewport, theme, path, keys, ready in SHOTS:
+                if names and name not in names:
+                    continue
                 context = browser.new_context(viewport=viewport, color_scheme=theme)
                 page = context.new_page()
                 page.set_default_timeout(90_000)
@@ -79,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
