@@ -9,6 +9,7 @@ from app_support import assert_clean, decode_array, figures, heatmap_z, load, ou
 
 from seq2seq_viz import greedy
 from ui import state
+from ui.text import md_escape
 
 COMPARE_PAGE = "ui/views/compare.py"
 
@@ -109,3 +110,12 @@ def test_an_input_longer_than_training_gets_a_warning(zoo):  # noqa: F811
     at = run_app(COMPARE_PAGE, model="reverse-gru-general", text="abcdefghijklmnop")  # 16 letters; trained on <= 12
     assert_clean(at)
     assert any("never saw a source longer than" in w.value for w in at.warning)
+
+
+def test_an_input_every_model_refuses_is_one_sentence_once():
+    at = run_app("ui/views/compare.py", model="reverse-gru-general", text="ab\x00c")
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [
+        md_escape("The input holds a control character (U+0000) at character 3: remove it.")
+    ]
+    assert not at.get("plotly_chart")

@@ -3,11 +3,16 @@ their test metrics by source length with the input's length marked."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
 from ui import cache, charts, compare_charts, components, picker, state
 from ui.text import md_escape, quoted
+
+if TYPE_CHECKING:
+    from seq2seq_viz.trace import Trace
 
 METRIC_COLUMNS = {
     "model": st.column_config.TextColumn("model"),
@@ -33,11 +38,16 @@ def page() -> None:
     names = _comparison(catalog, selection.model)
     models = [catalog[name] for name in names]
 
+    decoded = [_decode(model, selection) for model in models]
+    refusals = {message for _, message in decoded if message is not None}
+    if all(trace is None for trace, _ in decoded) and len(refusals) == 1:  # the input's fault: say it once
+        st.warning(md_escape(refusals.pop()))
+        return
     columns = st.columns(len(models), gap="medium")
     traces = []
-    for i, (column, model) in enumerate(zip(columns, models, strict=True)):
+    for i, (column, (trace, message)) in enumerate(zip(columns, decoded, strict=True)):
         with column:
-            traces.append(_output(i, model, selection))
+            traces.append(_output(i, trace, message))
     _heatmaps(models, traces)
     shown = [(m, t) for m, t in zip(models, traces, strict=True) if t is not None]
     if not shown:
@@ -107,10 +117,18 @@ def _use_preset(offered: dict[str, tuple[str, ...]]) -> None:
     st.session_state[state.COMPARE_PRESET] = None
 
 
-def _output(i: int, model: cache.Model, selection: state.Selection):
-    """Under model i's picker: its output, how sure it was, and its unknown tokens."""
-    trace = components.decode(model, selection.text, selection.mode, options=selection.options)
+def _decode(model: cache.Model, selection: state.Selection) -> tuple[Trace | None, str | None]:
+    """(the model's cached Trace, None), or (None, the sentence that refused it)."""
+    try:
+        return cache.trace(model, selection.text, selection.mode, options=selection.options), None
+    except cache.Seq2SeqVizError as exc:
+        return None, str(exc)
+
+
+def _output(i: int, trace: Trace | None, message: str | None) -> Trace | None:
+    """Under model i's picker: its output, how sure it was, and its unknown tokens (or why it has none)."""
     if trace is None:
+        st.warning(md_escape(message or ""))
         return None
     components.output_box(trace.output_text, key=f"compare-output-{i}")
     joint = 1.0
