@@ -26,8 +26,12 @@ FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 def rnn_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> tuple[Tensor, Gates]:
     """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). It has no gates."""
-    h_new = torch.tanh(F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh))  # (B, H)
-    return h_new, {}
+    return rnn_update(F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh), h)
+
+
+def rnn_update(x_side: Tensor, h_side: Tensor, h: Tensor) -> tuple[Tensor, Gates]:
+    """rnn_step from its two projections, x_side = W_ih x_t + b_ih and h_side = W_hh h_{t-1} + b_hh."""
+    return torch.tanh(x_side + h_side), {}  # (B, H)
 
 
 def gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> tuple[Tensor, Gates]:
@@ -37,8 +41,13 @@ def gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_h
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))   candidate
     h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
     """
-    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, dim=-1)  # 3 × (B, H)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)  # 3 × (B, H)
+    return gru_update(F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh), h)
+
+
+def gru_update(x_side: Tensor, h_side: Tensor, h: Tensor) -> tuple[Tensor, Gates]:
+    """gru_step from its two projections, x_side = W_i[rzn] x + b_i[rzn] and h_side = W_h[rzn] h + b_h[rzn]."""
+    x_r, x_z, x_n = x_side.chunk(3, dim=-1)  # 3 × (B, H)
+    h_r, h_z, h_n = h_side.chunk(3, dim=-1)  # 3 × (B, H)
     r = torch.sigmoid(x_r + h_r)
     z = torch.sigmoid(x_z + h_z)
     n = torch.tanh(x_n + r * h_n)
@@ -57,8 +66,15 @@ def lstm_step(
     c_t = f ⊙ c_{t−1} + i ⊙ g
     h_t = o ⊙ tanh(c_t)
     """
-    h, c = state
-    pre_i, pre_f, pre_g, pre_o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)  # 4 × (B, H)
+    return lstm_update(F.linear(x, w_ih, b_ih), F.linear(state[0], w_hh, b_hh), state)
+
+
+def lstm_update(
+    x_side: Tensor, h_side: Tensor, state: tuple[Tensor, Tensor]
+) -> tuple[tuple[Tensor, Tensor], Gates]:
+    """lstm_step from its two projections, x_side = W_i[ifgo] x + b_i[ifgo] and h_side = W_h[ifgo] h + b_h[ifgo]."""
+    _, c = state
+    pre_i, pre_f, pre_g, pre_o = (x_side + h_side).chunk(4, dim=-1)  # 4 × (B, H)
     i, f, g, o = torch.sigmoid(pre_i), torch.sigmoid(pre_f), torch.tanh(pre_g), torch.sigmoid(pre_o)
     c_new = f * c + i * g  # (B, H)
     h_new = o * torch.tanh(c_new)  # (B, H)
@@ -66,6 +82,8 @@ def lstm_step(
 
 
 STEPS = {"rnn": rnn_step, "gru": gru_step, "lstm": lstm_step}
+# The same cells from their two projections (a caller that projected the inputs of many steps at once)
+UPDATES = {"rnn": rnn_update, "gru": gru_update, "lstm": lstm_update}
 
 
 def hidden_of(state: State) -> Tensor:

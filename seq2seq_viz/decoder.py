@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from .attention import Attention, attend
-from .cells import FUSED, Gates, State, hidden_of, step_stack
+from .cells import FUSED, UPDATES, Gates, State, hidden_of, layer_weights, step_stack
 from .config import ModelConfig
 from .encoder import Encoded
 from .vocab import PAD_ID
@@ -98,8 +98,11 @@ class Decoder(nn.Module):
 
     def _attend(self, query: Tensor, key_side: Tensor, encoded: Encoded) -> tuple[Tensor, Tensor, Tensor]:
         """query (B, H) -> energies (B, S), weights (B, S), context (B, H)."""
+        return self._attend_rows(query, key_side, encoded.states, encoded.mask)
+
+    def _attend_rows(self, query: Tensor, key_side: Tensor, states: Tensor, mask: Tensor) -> tuple[Tensor, ...]:
         energies = self.attention.energies(query.unsqueeze(1), key_side)  # (B, 1, S)
-        context, weights = attend(energies, encoded.states, encoded.mask)  # (B, 1, H), (B, 1, S)
+        context, weights = attend(energies, states, mask)  # (B, 1, H), (B, 1, S)
         return energies.squeeze(1), weights.squeeze(1), context.squeeze(1)
 
     def step(
@@ -175,3 +178,55 @@ class Decoder(nn.Module):
         if keep is not None:
             attentional = attentional[keep]  # (N, H)
         return self.W_s(self.dropout(attentional))  # (B, T, V), or (N, V) with keep
+
+    def forward_steps(self, y_in: Tensor, encoded: Encoded, key_side: Tensor | None, lengths: Tensor) -> Tensor:
+        """Teacher-forced ŝ_t of every real target position, one step at a time: the training path of the styles
+        whose step t needs step t-1's output (Bahdanau's context and s_{t-1}, Luong's input feeding).
+
+        The rows must be sorted by target length, longest first (lengths (B,) counts y_in's real positions), so
+        step t runs only the first n_t rows, those still writing: no padded position is computed. The step is
+        step()'s equations on the same parameters (ŝ_t is what W_s reads), made cheap: the embeddings' share of
+        the first layer's input projection, W_ih[:, :E] y_{t-1} + b_ih, is one matmul over all steps; the cells
+        are the explicit ones (cells.UPDATES); W_s is left to the caller, over the N real positions at once.
+        Returns (N, H), time-major: step 0's rows, then step 1's, ... (the order of y_out.T[mask.T]).
+        """
+        assert self.style in ("luong", "bahdanau"), "a fixed-context decoder runs the whole sequence"
+        cell, layers = self.config.cell, self.config.layers
+        active = [int(n) for n in (lengths.unsqueeze(0) > torch.arange(y_in.shape[1]).unsqueeze(1)).sum(1)]
+        weights = [layer_weights(self.rnn, layer, reverse=False) for layer in range(layers)]
+        w_ih, _, b_ih, _ = weights[0]
+        emb_size = self.config.embedding_size
+        embedded = self.dropout(self.embedding(y_in))  # (B, T, E)
+        x_side_all = nn.functional.linear(embedded, w_ih[:, :emb_size], b_ih)  # (B, T, G·H)
+        w_extra = w_ih[:, emb_size:]  # (G·H, H): the context's or ŝ_{t-1}'s columns
+        state = self.initial_state(encoded)
+        states, feed = list(state.layers), state.feed
+        between = self.rnn.dropout if self.training else 0.0
+        outputs = []
+        for t, n in enumerate(active):
+            if n == 0:
+                break
+            states = [tuple(x[:n] for x in s) if isinstance(s, tuple) else s[:n] for s in states]
+            keys, memory, mask = key_side[:n], encoded.states[:n], encoded.mask[:n]
+            x_side = x_side_all[:n, t]  # (n, G·H)
+            context = None
+            if self.style == "bahdanau":
+                _, _, context = self._attend_rows(hidden_of(states[-1]), keys, memory, mask)  # query s_{t-1}
+                x_side = x_side + nn.functional.linear(self.dropout(context), w_extra)
+            elif feed is not None:
+                x_side = x_side + nn.functional.linear(self.dropout(feed[:n]), w_extra)
+            for layer in range(layers):
+                _, w_hh, _, b_hh = weights[layer]
+                if layer > 0:
+                    below = hidden_of(states[layer - 1])
+                    below = nn.functional.dropout(below, between, training=True) if between else below
+                    x_side = nn.functional.linear(below, weights[layer][0], weights[layer][2])
+                h_side = nn.functional.linear(hidden_of(states[layer]), w_hh, b_hh)
+                states[layer], _ = UPDATES[cell](x_side, h_side, states[layer])
+            s_t = hidden_of(states[-1])  # (n, H)
+            if self.style == "luong":
+                _, _, context = self._attend_rows(s_t, keys, memory, mask)
+            attentional = torch.tanh(self.W_c(torch.cat([context, s_t], dim=-1)))  # (n, H)
+            feed = attentional if self.config.input_feeding else None
+            outputs.append(attentional)
+        return torch.cat(outputs)  # (N, H)

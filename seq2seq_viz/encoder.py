@@ -24,6 +24,26 @@ class Encoded:
     embedded: Tensor  # (B, S, E)
     layers: list[LayerRecord] | None  # per-layer record of the explicit run; None on the fused path
 
+    def select(self, rows: Tensor) -> Encoded:
+        """The same encoding of the batch rows `rows` (B',) only, in that order."""
+
+        def pick(state: State) -> State:  # decoder layout: the batch is dimension 1
+            return tuple(x[:, rows] for x in state) if isinstance(state, tuple) else state[:, rows]  # type: ignore[return-value]
+
+        layers = None
+        if self.layers is not None:
+            layers = [
+                LayerRecord(
+                    r.outputs[rows],
+                    {k: v[rows] for k, v in r.gates.items()},
+                    None if r.cells is None else r.cells[rows],
+                )
+                for r in self.layers
+            ]
+        return Encoded(
+            self.states[rows], self.mask[rows], pick(self.initial), self.summary[rows], self.embedded[rows], layers
+        )
+
 
 class Encoder(nn.Module):
     """h_j = RNN(x_j, h_{j-1}); bidirectional: h_j = [→h_j; ←h_j], each direction of size H/2."""

@@ -87,5 +87,14 @@ class Seq2Seq(nn.Module):
             encoded, key_side = self.encode(src, lengths)
             logits = self.decoder.forward_sequence(y_in, encoded, key_side, keep)  # (N, V)
             return F.cross_entropy(logits, y_out[keep])
+        if fast and teacher_forcing >= 1.0:  # a step loop over the real positions only, W_s once at the end
+            keep = y_out != PAD_ID  # (B, T)
+            order = keep.sum(1).argsort(descending=True, stable=True)  # longest target first
+            encoded, key_side = self.encode(src, lengths)
+            encoded, key_side = encoded.select(order), key_side[order] if key_side is not None else None
+            y_in, y_out, keep = y_in[order], y_out[order], keep[order]
+            attentional = self.decoder.forward_steps(y_in, encoded, key_side, keep.sum(1))  # (N, H), time-major
+            logits = self.decoder.W_s(self.decoder.dropout(attentional))  # (N, V)
+            return F.cross_entropy(logits, y_out.T[keep.T])
         logits = self(src, lengths, y_in, fast, teacher_forcing, generator)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_out.reshape(-1), ignore_index=PAD_ID)

@@ -44,6 +44,7 @@ class Progress:
     total_steps: int  # planned steps (epochs × batches, or max_steps)
     loss: float  # this batch's mean token loss
     tokens_per_second: float
+    tokens: int = 0  # this batch's real target tokens (<eos> included, padding not)
 
 
 @dataclass(frozen=True)
@@ -94,20 +95,29 @@ def make_batch(pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab) 
     return Batch(src, torch.tensor([len(s) for s in srcs]), y_in, y_out)
 
 
-def batches(
-    pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab, size: int, generator: torch.Generator | None
-) -> list[Batch]:
-    """Shuffled (when a generator is given) batches; pairs of similar length share a batch to waste less padding."""
+def batch_groups(pairs: Sequence[Pair], size: int, generator: torch.Generator | None) -> list[list[int]]:
+    """The pairs' indices in batches: shuffled (when a generator is given), then sorted by (source, target) length
+    within chunks of 50 batches, so a batch holds pairs of similar length and wastes little padding; the batches'
+    order is shuffled again. Every pair is in exactly one batch."""
     order = torch.randperm(len(pairs), generator=generator).tolist() if generator is not None else range(len(pairs))
     order = list(order)
-    chunk = size * 50  # sort by length within chunks of 50 batches, then shuffle the batches
+    chunk = size * 50
     grouped = []
     for start in range(0, len(order), chunk):
-        block = sorted(order[start : start + chunk], key=lambda i: len(pairs[i][0]))
+        block = sorted(order[start : start + chunk], key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
         grouped += [block[i : i + size] for i in range(0, len(block), size)]
     if generator is not None:
         grouped = [grouped[i] for i in torch.randperm(len(grouped), generator=generator).tolist()]
-    return [make_batch([pairs[i] for i in idx], source_vocab, target_vocab) for idx in grouped]
+    return grouped
+
+
+def batches(
+    pairs: Sequence[Pair], source_vocab: Vocab, target_vocab: Vocab, size: int, generator: torch.Generator | None
+) -> list[Batch]:
+    """batch_groups, as padded tensors."""
+    return [
+        make_batch([pairs[i] for i in idx], source_vocab, target_vocab) for idx in batch_groups(pairs, size, generator)
+    ]
 
 
 def sequence_loss(logits: Tensor, y_out: Tensor) -> Tensor:
@@ -158,7 +168,7 @@ def train(
     generator = torch.Generator().manual_seed(cfg.seed)
     source_vocab, target_vocab = vocabs or build_vocabs(train_pairs, cfg.min_freq, cfg.max_vocab)
     model = Seq2Seq(model_config, source_vocab, target_vocab).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel per step, not ~15 per tensor
     valid_batches = batches(valid_pairs, source_vocab, target_vocab, 256, None) if valid_pairs else []
     steps_per_epoch = math.ceil(len(train_pairs) / cfg.batch_size)
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or 1 << 62)
@@ -168,9 +178,9 @@ def train(
     for epoch in range(1, cfg.epochs + 1):
         epoch_start, losses = time.perf_counter(), []
         model.train()
-        for batch in batches(train_pairs, source_vocab, target_vocab, cfg.batch_size, generator):
+        for group in batch_groups(train_pairs, cfg.batch_size, generator):  # each batch made when it is needed
             tick = time.perf_counter()
-            batch = batch.to(device)
+            batch = make_batch([train_pairs[i] for i in group], source_vocab, target_vocab).to(device)
             loss = model.loss(
                 batch.src, batch.lengths, batch.y_in, batch.y_out, cfg.fast, cfg.teacher_forcing, generator
             )
@@ -181,7 +191,8 @@ def train(
             step += 1
             losses.append(loss.item())
             if on_step:
-                on_step(Progress(epoch, step, total, losses[-1], batch.target_tokens / (time.perf_counter() - tick)))
+                tokens = batch.target_tokens
+                on_step(Progress(epoch, step, total, losses[-1], tokens / (time.perf_counter() - tick), tokens))
             if on_snapshot and snapshot_every and step % snapshot_every == 0:
                 model.eval()
                 on_snapshot(step, model)

@@ -78,3 +78,21 @@ def test_early_stopping_keeps_the_best_epoch():
     losses = [e.valid_loss for e in result.history]
     assert result.best_epoch == 1 + losses.index(min(losses))
     assert result.stopped_early == (len(result.history) < 30)
+
+
+def test_the_bucketed_batcher_covers_every_pair_once_per_epoch_and_groups_similar_lengths():
+    import random
+
+    from seq2seq_viz.train import batch_groups
+
+    rng = random.Random(0)
+    pairs = [(["w"] * rng.randint(1, 20), ["v"] * rng.randint(1, 20)) for _ in range(1000)]
+    for seed in (0, 1):
+        groups = batch_groups(pairs, 16, torch.Generator().manual_seed(seed))
+        flat = [i for group in groups for i in group]
+        assert sorted(flat) == list(range(1000)) and all(1 <= len(g) <= 16 for g in groups)
+        spread = sum(max(len(pairs[i][0]) for i in g) - min(len(pairs[i][0]) for i in g) for g in groups) / len(groups)
+        assert spread < 2  # random batches of 16 from 1-20 would spread ~15
+    assert batch_groups(pairs, 16, torch.Generator().manual_seed(0)) != batch_groups(
+        pairs, 16, torch.Generator().manual_seed(1)
+    )
