@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="a table of every model and its test metrics")
     p.add_argument("--lessons", action="store_true", help="a table of the eng-fra models' lesson-sentence outputs")
     p.add_argument("--grid", action="store_true", help="eng-fra BLEU (all / 7+ words) by cell and attention")
+    p.add_argument("--lengths", action="store_true", help="eng-fra BLEU by source length, test and its joins")
 
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
@@ -173,6 +175,22 @@ def bleu_grid(models: dict) -> str:
             test = models.get(f"eng-fra-{cell}-{attention}", {}).get("metrics", {}).get("test", {})
             scores.append(f"{_fmt(test.get('bleu'))} / {_fmt(test.get('bleu_long'))}" if test else "–")
         rows.append(f"| {cell} | " + " | ".join(scores) + " |")
+    return "\n".join(rows)
+
+
+def length_table(models: dict) -> str:
+    """eng-fra BLEU by source length in words: the test split (1-9 words), then joins of its sentences (10-27)."""
+    from .metrics import LENGTH_BUCKETS, LONG_LENGTH_BUCKETS, bucket_label
+
+    labels = [bucket_label(b) for b in (*LENGTH_BUCKETS[:-1], *LONG_LENGTH_BUCKETS[:-1])]
+    rows = ["| model | " + " | ".join(labels) + " |", "|---" + "|--:" * len(labels) + "|"]
+    for name, entry in models.items():
+        if entry.get("config", {}).get("task") != "eng-fra":
+            continue
+        metrics = entry.get("metrics", {})
+        series = {**(metrics.get("test") or {}).get("bleu_by_length", {}),
+                  **(metrics.get("test_joined") or {}).get("bleu_by_length", {})}  # fmt: skip
+        rows.append(f"| {name} | " + " | ".join(_fmt(series.get(label)) for label in labels) + " |")
     return "\n".join(rows)
 
 
@@ -361,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
-            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid}
+            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid, "lengths": length_table}
             for flag, table in tables.items():
                 if getattr(args, flag):
                     print(table(models))
@@ -418,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     except Seq2SeqVizError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader left (`... | head -1`): nothing is wrong, and nothing more can be said
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's final flush is quiet
+        return 0
     except (OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

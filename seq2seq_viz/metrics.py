@@ -11,6 +11,8 @@ from .text import detokenize, normalize, word_tokenize
 
 Buckets = Sequence[tuple[int, int | None]]  # inclusive (low, high); high None means "and longer"
 LENGTH_BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 3), (4, 6), (7, 9), (10, None))
+# Long inputs (eng-fra's test_joined: 2-3 test sentences joined), in words, out to the 27 a join of three reaches
+LONG_LENGTH_BUCKETS: tuple[tuple[int, int | None], ...] = ((10, 13), (14, 17), (18, 22), (23, 27), (28, None))
 
 
 def _check_same_length(name: str, first: Sequence, second: Sequence) -> None:

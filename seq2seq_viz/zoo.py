@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -184,10 +185,15 @@ def _finished(path: Path, model_config: ModelConfig, train_config: TrainConfig, 
 def _skip(directory: Path, path: Path, train_config: TrainConfig, reevaluate: bool, log: Callable[[str], None]) -> None:
     card = read_card(path)
     dtype = zoo_dtype(card["config"]["task"])
-    if reevaluate or card["dtype"] != dtype:  # metrics changed, or the zoo stores it otherwise now: same weights
+    if card["dtype"] != dtype:  # the zoo stores it otherwise now: the same weights, stored and evaluated anew
         extra = {k: v for k, v in card.items() if k not in CARD_CORE}
         card = _save_evaluated(load_checkpoint(path), path, train_config, card["provenance"], extra, dtype)
-        log(f"{card['name']}: re-evaluated ({dtype}); test {_headline(card['metrics'])}")
+        log(f"{card['name']}: re-stored and re-evaluated ({dtype}); test {_headline(card['metrics'])}")
+    elif reevaluate:  # new metrics for the weights as they are: only the card is written (its sha256 still holds)
+        card = {**card, "metrics": evaluate_model(load_checkpoint(path), split="all")}
+        _, card_path = paths_for(path)
+        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        log(f"{card['name']}: re-evaluated; test {_headline(card['metrics'])}")
     else:
         log(f"{card['name']}: up to date, skipped")
     _register(directory, card)

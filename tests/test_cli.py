@@ -117,11 +117,12 @@ def _readme_block(marker: str) -> str:
 
 
 def test_the_readme_tables_are_what_the_shipped_models_measure_and_write():
-    from seq2seq_viz.cli import bleu_grid, lesson_table, markdown_table
+    from seq2seq_viz.cli import bleu_grid, length_table, lesson_table, markdown_table
 
     models = list_models()
     assert _readme_block("zoo-table") == markdown_table(models)  # regenerate: list-models --markdown
     assert _readme_block("bleu-grid") == bleu_grid(models)  # regenerate: list-models --grid
+    assert _readme_block("length-table") == length_table(models)  # regenerate: list-models --lengths
     lessons = lesson_table(models)  # regenerate: list-models --lessons
     assert _readme_block("lesson-table") == lessons
     assert lessons.count("\n| eng-fra-") == sum(entry["config"]["task"] == "eng-fra" for entry in models.values())
@@ -155,3 +156,18 @@ def test_an_input_file_that_is_not_utf8_gets_one_sentence(tmp_path):
     path.write_bytes(b"abc\n\xff\xfe\n")
     result = cli("translate", "--model", MODEL, "--input-file", str(path), check=False)
     assert result.returncode == 1 and result.stderr.strip() == f"error: The file {path} is not UTF-8 text (byte 4)."
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
+    """`translate --input-file big.txt | head -1`: the pipe closes under the writer; no error, exit 0."""
+    path = tmp_path / "in.txt"
+    path.write_text("abcdefghij\n" * 3000, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seq2seq_viz", "translate", "--model", MODEL, "--input-file", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline().strip() == b"jihgfedcba"
+    process.stdout.close()  # as head does after its line
+    assert process.wait(timeout=120) == 0
+    assert b"Broken pipe" not in process.stderr.read()

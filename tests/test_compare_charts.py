@@ -195,9 +195,10 @@ def test_by_length_draws_bleu_by_bucket_and_marks_the_bucket_of_the_input(manife
     assert length == source_length(SimpleNamespace(level="word"), trace.source_tokens[:-1]) == 6  # "." not a word
     spec = _validated(by_length(entries, length))
     ticks = spec["layout"]["xaxis"]["ticktext"]
-    assert list(ticks) == ["1-3", "4-6", "7-9"]
+    assert list(ticks) == ["1-3", "4-6", "7-9", "10-13", "14-17", "18-22", "23-27"]  # test, then its joins
     for name, line in _lines(spec).items():
-        card = manifest[name]["metrics"]["test"]["bleu_by_length"]
+        metrics = manifest[name]["metrics"]
+        card = {**metrics["test"]["bleu_by_length"], **metrics["test_joined"]["bleu_by_length"]}
         assert [ticks[int(x)] for x in decode_array(line["x"])] == list(card)
         np.testing.assert_allclose(decode_array(line["y"]), list(card.values()))
     x, text = _band(spec)

@@ -321,3 +321,37 @@ def test_eng_fra_env_var_points_the_builder_at_another_file(tmp_path, monkeypatc
     task = build_eng_fra()
     assert task.provenance["file"] == "mine.tsv" and task.provenance["pairs"] == 6500
     assert (len(task.train), len(task.valid), len(task.test)) == (3500, 1000, 2000)
+
+
+def test_eng_fra_joined_tests_are_test_sentences_only_and_fill_every_length(eng_fra):
+    """test_joined: 250 joins per length bucket, 10-27 words; each a run of whole test sentences (found again by
+    splitting at the test sources it starts with), so no training or validation sentence is in one; the first
+    reference is the parts' first targets joined, and every reference is one choice of a reference per part."""
+    import itertools
+
+    joined = eng_fra.extra_tests["joined"]
+    by_source = {example.source: example for example in eng_fra.test}
+    other = {normalize(e.source, lowercase=True) for e in eng_fra.train + eng_fra.valid}
+    counts = dict.fromkeys(((10, 13), (14, 17), (18, 22), (23, 27)), 0)
+    for example in joined:
+        parts, rest = [], example.source
+        while rest:
+            head = next(s for s in sorted(by_source, key=len, reverse=True) if rest == s or rest.startswith(s + " "))
+            parts.append(by_source[head])
+            rest = rest[len(head) + 1 :]
+        assert len(parts) >= 2 and len({p.source for p in parts}) == len(parts)
+        assert not {normalize(p.source, lowercase=True) for p in parts} & other
+        words = sum(_words_of(p.source) for p in parts)
+        bucket = next(b for b in counts if b[0] <= words <= b[1])
+        counts[bucket] += 1
+        assert example.target == " ".join(p.target for p in parts)
+        products = {" ".join(c) for c in itertools.product(*(p.all_references for p in parts))}
+        assert set(example.references) <= products and 1 <= len(example.references) <= 20
+    assert counts == dict.fromkeys(counts, 250)
+
+
+def _words_of(text: str) -> int:
+    """Words as the buckets count them: word tokens holding a letter or digit (punctuation apart)."""
+    from seq2seq_viz.text import tokenize
+
+    return sum(any(c.isalnum() for c in token) for token in tokenize(text, "word", lowercase=True))

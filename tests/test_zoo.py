@@ -133,7 +133,7 @@ def test_a_checkpoint_stored_otherwise_than_the_zoo_stores_it_is_rewritten_and_r
     monkeypatch.setitem(zoo.ZOO_DTYPES, "reverse", "int8")
     logs = []
     assert zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == []  # nothing trained
-    assert logs[0].startswith("reverse-gru-general: re-evaluated (int8)")
+    assert logs[0].startswith("reverse-gru-general: re-stored and re-evaluated (int8)")
     after = load_checkpoint(tmp_path / "reverse-gru-general")
     assert after.card["dtype"] == "int8" and after.card["sha256"] != before.card["sha256"]
     assert after.card["training"] == before.card["training"]  # the card keeps how the model was trained
@@ -142,3 +142,22 @@ def test_a_checkpoint_stored_otherwise_than_the_zoo_stores_it_is_rewritten_and_r
     logs.clear()
     zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append)
     assert logs == ["reverse-gru-general: up to date, skipped"]
+
+
+def test_reevaluating_writes_new_metrics_and_leaves_the_weights_alone(tmp_path):
+    from seq2seq_viz import zoo
+    from seq2seq_viz.checkpoint import load_checkpoint, read_card
+    from seq2seq_viz.evaluate import evaluate_model
+
+    _copy_shipped("reverse-gru-general", tmp_path)
+    weights = (tmp_path / "reverse-gru-general.safetensors").read_bytes()
+    card = read_card(tmp_path / "reverse-gru-general")
+    card["metrics"] = {"test": {"exact_match": -1.0}}  # stale metrics
+    (tmp_path / "reverse-gru-general.json").write_text(json.dumps(card), encoding="utf-8")
+    logs = []
+    zoo.build(names=["reverse-gru-general"], directory=tmp_path, reevaluate=True, log=logs.append)
+    assert logs[0].startswith("reverse-gru-general: re-evaluated; test")
+    assert (tmp_path / "reverse-gru-general.safetensors").read_bytes() == weights  # not one byte rewritten
+    model = load_checkpoint(tmp_path / "reverse-gru-general")  # the card's sha256 still matches
+    assert model.card["metrics"] == evaluate_model(model, split="all")
+    assert list_models(tmp_path)["reverse-gru-general"]["metrics"] == model.card["metrics"]

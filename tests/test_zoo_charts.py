@@ -56,9 +56,13 @@ def test_toy_by_length_appends_the_unseen_lengths(manifest):
 def test_eng_fra_by_length_is_bleu_and_the_chart_dashes_the_baseline(manifest):
     eng_fra = _task(manifest, "eng-fra")
     what, buckets, values = zoo_charts.by_length(eng_fra["eng-fra-gru-none"])
-    assert what == "BLEU" and buckets == ["1-3", "4-6", "7-9"]
-    assert values == list(eng_fra["eng-fra-gru-none"]["metrics"]["test"]["bleu_by_length"].values())
+    metrics = eng_fra["eng-fra-gru-none"]["metrics"]
+    assert what == "BLEU" and buckets == ["1-3", "4-6", "7-9", "10-13", "14-17", "18-22", "23-27"]
+    expected = [*metrics["test"]["bleu_by_length"].values(), *metrics["test_joined"]["bleu_by_length"].values()]
+    assert values == expected  # the joins of test sentences after the test split's own lengths
+    assert values[0] > 3 * values[-1]  # a fixed context does not survive 23-27 words
     figure = zoo_charts.by_length_chart(eng_fra, selected="eng-fra-gru-general")
+    assert "test sentences joined" in figure.layout.title.text
     styles = {line.name: (line.line.color, line.line.dash, line.line.width) for line in figure.data}
     assert styles["eng-fra-gru-none"] == (zoo_charts.MUTED, "solid", 1.5)  # the baseline is grey
     assert styles["eng-fra-gru-general"] == (zoo_charts.ATTENTION_COLORS["general"], "solid", 4)

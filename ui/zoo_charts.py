@@ -216,12 +216,14 @@ def variant_heatmap(
 
 
 def by_length(entry: Entry) -> tuple[str, list[str], list[float]]:
-    """(what is measured, length buckets, values) of one model: BLEU by source length for translation, else
-    exact match % by input length, the unseen lengths (test_long) after the trained ones."""
+    """(what is measured, length buckets, values) of one model: BLEU by source length for translation (the
+    longer inputs made by joining test sentences, test_joined, after the test split's), else exact match % by
+    input length, the unseen lengths (test_long) after the trained ones."""
     metrics = entry.get("metrics") or {}
     test = metrics.get("test") or {}
     if isinstance(test.get("bleu_by_length"), Mapping):
-        series = dict(test["bleu_by_length"])
+        joined = (metrics.get("test_joined") or {}).get("bleu_by_length")
+        series = {**test["bleu_by_length"], **(joined if isinstance(joined, Mapping) else {})}
         return "BLEU", list(series), [float(v) for v in series.values()]
     series = {**(test.get("exact_match_by_length") or {}), **((metrics.get("test_long") or {}).get(
         "exact_match_by_length") or {})}  # fmt: skip
@@ -265,12 +267,15 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, s
             )
         )
     unseen = any((entry.get("metrics") or {}).get("test_long") for entry in entries.values())
+    joined = any((entry.get("metrics") or {}).get("test_joined") for entry in entries.values())
+    note = " (the longest buckets were never seen in training)" if unseen else ""
+    if joined:
+        note = " (10+ words: test sentences joined, longer than any the models were trained on)"
     return _figure(
         lines,
         height=380,
         style=style,
-        title=f"{measured} by {'source' if measured == 'BLEU' else 'input'} length"
-        + (" (the longest buckets were never seen in training)" if unseen else ""),
+        title=f"{measured} by {'source' if measured == 'BLEU' else 'input'} length{note}",
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": buckets,
                "title": {"text": "length (words)" if measured == "BLEU" else "length (characters)"}},
         yaxis={"title": {"text": measured}},  # not from zero: the differences between models are the point

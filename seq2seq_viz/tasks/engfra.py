@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
-from ..text import normalize
+from ..text import normalize, tokenize
 from .base import Example, Task
 
 ENV_VAR = "SEQ2SEQ_VIZ_ENG_FRA"
 N_VALID, N_TEST = 1000, 2000  # English sentences, not pairs
 LESSON_SENTENCES = ("I am cold.", "I love learning.", "The weather is nice today.")  # the lesson plan's examples
 LONGEST_STRATUM = 9  # sentences of 9 words or more share one stratum ("9+")
+# test_joined: long inputs made of 2-3 test sentences, 250 per length (words) from where the test split stops (its
+# sentences have at most 9 words) to the 27 that three of them reach
+JOINED_BUCKETS = ((10, 13), (14, 17), (18, 22), (23, 27))
+JOINED_PER_BUCKET = 250
+JOINED_REFERENCES_MAX = 20  # references of one join: products of its parts' references, the first ones
 
 # The directory that holds the seq2seq_viz package; the shared data lives beside it (see shared/data/README.md).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +86,44 @@ def _stratum(english_key: str) -> int:
     return min(len(english_key.split()), LONGEST_STRATUM)
 
 
+def _words(text: str) -> int:
+    """Words as the length buckets count them: tokens with a letter or digit (punctuation not counted)."""
+    return sum(any(c.isalnum() for c in token) for token in tokenize(text, "word", lowercase=True))
+
+
+def joined(
+    examples: Sequence[Example], buckets: Sequence[tuple[int, int]], per_bucket: int, rng: random.Random
+) -> tuple[Example, ...]:
+    """Up to `per_bucket` examples for each (low, high) source length in words, each made of distinct examples of
+    `examples` joined in order (as many as it takes to reach the bucket on average: 2 for 10-13 words of eng-fra's
+    4.8-word test sentences, 5 for 23-27): the sources with a space, the targets with a space, and as references
+    the first JOINED_REFERENCES_MAX products of the parts' references (BLEU scores a join against every way of
+    translating each of its sentences). Everything joined comes from `examples` alone, so joins of test sentences
+    never meet a training sentence. Deterministic for a given rng."""
+    words = [_words(e.source) for e in examples]
+    mean = sum(words) / max(len(words), 1)
+    result: list[Example] = []
+    for low, high in buckets:
+        parts = max(2, round((low + high) / 2 / mean))  # sentences a join of this length holds on average
+        pool = range(len(examples))
+        found, tries = 0, 0
+        while found < per_bucket and len(pool) >= parts and tries < 200 * per_bucket:
+            tries += 1
+            chosen = rng.sample(pool, parts)
+            if not low <= sum(words[i] for i in chosen) <= high:
+                continue
+            references = [
+                " ".join(choice)
+                for choice in itertools.islice(
+                    itertools.product(*(examples[i].all_references for i in chosen)), JOINED_REFERENCES_MAX
+                )
+            ]
+            source = " ".join(examples[i].source for i in chosen)
+            result.append(Example(source=source, target=references[0], references=tuple(references)))
+            found += 1
+    return tuple(result)
+
+
 def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0) -> Task:
     """Train on every pair; valid (1000) and test (2000) hold English sentences no train pair has, each scored
     against all its French translations. The held-out sentences are drawn per length (1..9+ words) in proportion."""
@@ -118,6 +163,7 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
         ordered = tuple(references.values())
         return Example(source=groups[key][0][0], target=ordered[0], references=ordered)
 
+    test = tuple(scored(key) for key in test_keys)
     held_out = set(test_keys) | set(valid_keys)
     train = tuple(
         Example(english, french) for key, group in groups.items() if key not in held_out for english, french in group
@@ -129,7 +175,8 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
         description="Translate a short English sentence into French.",
         train=train,
         valid=tuple(scored(key) for key in valid_keys),
-        test=tuple(scored(key) for key in test_keys),
+        test=test,
+        extra_tests={"joined": joined(test, JOINED_BUCKETS, JOINED_PER_BUCKET, random.Random(f"eng-fra-join:{seed}"))},
         provenance={
             "source": "Tatoeba Project (tatoeba.org) and manythings.org/anki",
             "license": "CC-BY 2.0 (France)",
