@@ -69,9 +69,7 @@ def lstm_step(
     return lstm_update(F.linear(x, w_ih, b_ih), F.linear(state[0], w_hh, b_hh), state)
 
 
-def lstm_update(
-    x_side: Tensor, h_side: Tensor, state: tuple[Tensor, Tensor]
-) -> tuple[tuple[Tensor, Tensor], Gates]:
+def lstm_update(x_side: Tensor, h_side: Tensor, state: tuple[Tensor, Tensor]) -> tuple[tuple[Tensor, Tensor], Gates]:
     """lstm_step from its two projections, x_side = W_i[ifgo] x + b_i[ifgo] and h_side = W_h[ifgo] h + b_h[ifgo]."""
     _, c = state
     pre_i, pre_f, pre_g, pre_o = (x_side + h_side).chunk(4, dim=-1)  # 4 × (B, H)
