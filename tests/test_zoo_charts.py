@@ -63,6 +63,8 @@ def test_eng_fra_by_length_is_bleu_and_the_chart_dashes_the_baseline(manifest):
     assert values[0] > 3 * values[-1]  # a fixed context does not survive 23-27 words
     figure = zoo_charts.by_length_chart(eng_fra, selected="eng-fra-gru-general")
     assert "test sentences joined" in figure.layout.title.text
+    (edge,) = figure.layout.shapes  # a dashed line between 7-9 (trained) and 10-13 (joined)
+    assert edge.x0 == edge.x1 == 2.5 and edge.line.dash == "dash"
     styles = {line.name: (line.line.color, line.line.dash, line.line.width) for line in figure.data}
     assert styles["eng-fra-gru-none"] == (zoo_charts.MUTED, "solid", 1.5)  # the baseline is grey
     assert styles["eng-fra-gru-general"] == (zoo_charts.ATTENTION_COLORS["general"], "solid", 4)

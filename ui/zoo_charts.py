@@ -269,8 +269,18 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, s
     unseen = any((entry.get("metrics") or {}).get("test_long") for entry in entries.values())
     joined = any((entry.get("metrics") or {}).get("test_joined") for entry in entries.values())
     note = " (the longest buckets were never seen in training)" if unseen else ""
+    marks: dict[str, Any] = {}
     if joined:
         note = " (10+ words: test sentences joined, longer than any the models were trained on)"
+        if "10-13" in buckets:  # a dashed line where the training inputs end (categories sit at 0, 1, 2, ...)
+            edge = buckets.index("10-13") - 0.5
+            marks = {
+                "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": edge, "x1": edge, "y0": 0, "y1": 1,
+                            "line": {"color": MUTED, "dash": "dash", "width": 1.5}}],
+                "annotations": [{"x": edge, "xref": "x", "y": 1, "yref": "paper", "text": "longest trained ←",
+                                 "showarrow": False, "xanchor": "right", "yanchor": "top",
+                                 "font": {"size": style.font_size - 2, "color": MUTED}}],
+            }  # fmt: skip
     return _figure(
         lines,
         height=380,
@@ -280,6 +290,7 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, s
                "title": {"text": "length (words)" if measured == "BLEU" else "length (characters)"}},
         yaxis={"title": {"text": measured}},  # not from zero: the differences between models are the point
         legend={"font": {"size": style.font_size - 2}},
+        **marks,
     )  # fmt: skip
 
 
