@@ -256,7 +256,9 @@ def test_eng_fra_sizes_and_provenance(eng_fra, eng_fra_path, french_by_english):
     n_pairs = len(data.decode("utf-8").splitlines())
     assert (len(eng_fra.valid), len(eng_fra.test)) == (1000, 2000)
     held_out_pairs = sum(len(french_by_english[key]) for key in _keys(eng_fra.valid + eng_fra.test))
-    assert len(eng_fra.train) + held_out_pairs == n_pairs  # every train pair is its own example
+    joins = eng_fra.provenance["joined_training_pairs"]
+    assert len(eng_fra.train) - joins + held_out_pairs == n_pairs  # every train pair is its own example, then joins
+    assert joins == int(0.25 * (n_pairs - held_out_pairs))
     assert eng_fra.provenance["sha256"] == hashlib.sha256(data).hexdigest()
     assert eng_fra.provenance["pairs"] == n_pairs
     assert eng_fra.provenance["license"] == "CC-BY 2.0 (France)"
@@ -265,7 +267,8 @@ def test_eng_fra_sizes_and_provenance(eng_fra, eng_fra_path, french_by_english):
 
 
 def test_eng_fra_no_english_sentence_in_two_splits(eng_fra):
-    train, valid, test = _keys(eng_fra.train), _keys(eng_fra.valid), _keys(eng_fra.test)
+    originals = eng_fra.train[: len(eng_fra.train) - eng_fra.provenance["joined_training_pairs"]]
+    train, valid, test = _keys(originals), _keys(eng_fra.valid), _keys(eng_fra.test)
     assert not train & valid and not train & test and not valid & test
     assert len(valid) == 1000 and len(test) == 2000  # one example per English sentence
 
@@ -320,7 +323,7 @@ def test_eng_fra_env_var_points_the_builder_at_another_file(tmp_path, monkeypatc
     monkeypatch.setenv(ENV_VAR, str(path))
     task = build_eng_fra()
     assert task.provenance["file"] == "mine.tsv" and task.provenance["pairs"] == 6500
-    assert (len(task.train), len(task.valid), len(task.test)) == (3500, 1000, 2000)
+    assert (len(task.train), len(task.valid), len(task.test)) == (3500 + 875, 1000, 2000)  # + a quarter joined
 
 
 def test_eng_fra_joined_tests_are_test_sentences_only_and_fill_every_length(eng_fra):
@@ -355,3 +358,29 @@ def _words_of(text: str) -> int:
     from seq2seq_viz.text import tokenize
 
     return sum(any(c.isalnum() for c in token) for token in tokenize(text, "word", lowercase=True))
+
+
+def test_eng_fra_training_joins_hold_training_sentences_only(eng_fra):
+    """Each joined training pair is 2-3 original training pairs, found again by splitting it at the training
+    sources it starts with; so no test or validation sentence enters training through a join."""
+    count = eng_fra.provenance["joined_training_pairs"]
+    originals, joins = eng_fra.train[:-count], eng_fra.train[-count:]
+    targets: dict[str, list[str]] = {}
+    for e in originals:
+        targets.setdefault(e.source, []).append(e.target)
+    by_first_word: dict[str, list[str]] = {}
+    for source in {e.source for e in originals}:
+        by_first_word.setdefault(source.split()[0], []).append(source)
+    held_out = _keys(eng_fra.valid + eng_fra.test)
+    lengths = set()
+    for example in joins[:3000]:
+        sources, rest = [], example.source
+        while rest:
+            candidates = by_first_word[rest.split()[0]]
+            head = max((s for s in candidates if rest == s or rest.startswith(s + " ")), key=len)
+            sources.append(head)
+            rest = rest[len(head) + 1 :]
+        assert 2 <= len(sources) <= 3 and not {normalize(s, lowercase=True) for s in sources} & held_out
+        lengths.add(len(sources))
+        assert any(example.target.startswith(target + " ") for target in targets[sources[0]])
+    assert lengths == {2, 3}

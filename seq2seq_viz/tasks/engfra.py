@@ -21,6 +21,8 @@ LONGEST_STRATUM = 9  # sentences of 9 words or more share one stratum ("9+")
 # sentences have at most 9 words) to the 27 that three of them reach
 JOINED_BUCKETS = ((10, 13), (14, 17), (18, 22), (23, 27))
 JOINED_PER_BUCKET = 250
+TRAIN_JOIN_PARTS = (2, 3)  # training pairs joined into one: sources up to ~27 words
+TRAIN_JOINS_PER_PAIR = 0.25  # joins added to training, per original training pair (about 1.6x the target tokens)
 JOINED_REFERENCES_MAX = 20  # references of one join: products of its parts' references, the first ones
 
 # The directory that holds the seq2seq_viz package; the shared data lives beside it (see shared/data/README.md).
@@ -91,37 +93,51 @@ def _words(text: str) -> int:
     return sum(any(c.isalnum() for c in token) for token in tokenize(text, "word", lowercase=True))
 
 
+def _join(examples: Sequence[Example], chosen: Sequence[int]) -> Example:
+    """The examples at `chosen` joined in order: the sources with a space, the targets with a space, and as
+    references the first JOINED_REFERENCES_MAX products of the parts' references (BLEU scores a join against every
+    way of translating each of its sentences)."""
+    references = [
+        " ".join(choice)
+        for choice in itertools.islice(
+            itertools.product(*(examples[i].all_references for i in chosen)), JOINED_REFERENCES_MAX
+        )
+    ]
+    source = " ".join(examples[i].source for i in chosen)
+    return Example(source=source, target=references[0], references=tuple(references))
+
+
 def joined(
     examples: Sequence[Example], buckets: Sequence[tuple[int, int]], per_bucket: int, rng: random.Random
 ) -> tuple[Example, ...]:
-    """Up to `per_bucket` examples for each (low, high) source length in words, each made of distinct examples of
-    `examples` joined in order (as many as it takes to reach the bucket on average: 2 for 10-13 words of eng-fra's
-    4.8-word test sentences, 5 for 23-27): the sources with a space, the targets with a space, and as references
-    the first JOINED_REFERENCES_MAX products of the parts' references (BLEU scores a join against every way of
-    translating each of its sentences). Everything joined comes from `examples` alone, so joins of test sentences
-    never meet a training sentence. Deterministic for a given rng."""
+    """Up to `per_bucket` joins (_join) for each (low, high) source length in words, each of distinct examples of
+    `examples`, as many as it takes to reach the bucket on average (2 for 10-13 words of eng-fra's 4.8-word test
+    sentences, 5 for 23-27). Everything joined comes from `examples` alone, so joins of test sentences never meet
+    a training sentence. Deterministic for a given rng."""
     words = [_words(e.source) for e in examples]
     mean = sum(words) / max(len(words), 1)
     result: list[Example] = []
     for low, high in buckets:
         parts = max(2, round((low + high) / 2 / mean))  # sentences a join of this length holds on average
-        pool = range(len(examples))
         found, tries = 0, 0
-        while found < per_bucket and len(pool) >= parts and tries < 200 * per_bucket:
+        while found < per_bucket and len(examples) >= parts and tries < 200 * per_bucket:
             tries += 1
-            chosen = rng.sample(pool, parts)
-            if not low <= sum(words[i] for i in chosen) <= high:
-                continue
-            references = [
-                " ".join(choice)
-                for choice in itertools.islice(
-                    itertools.product(*(examples[i].all_references for i in chosen)), JOINED_REFERENCES_MAX
-                )
-            ]
-            source = " ".join(examples[i].source for i in chosen)
-            result.append(Example(source=source, target=references[0], references=tuple(references)))
-            found += 1
+            chosen = rng.sample(range(len(examples)), parts)
+            if low <= sum(words[i] for i in chosen) <= high:
+                result.append(_join(examples, chosen))
+                found += 1
     return tuple(result)
+
+
+def training_joins(examples: Sequence[Example], count: int, rng: random.Random) -> tuple[Example, ...]:
+    """`count` joins (_join) of 2 or 3 distinct training examples each (TRAIN_JOIN_PARTS), so a model sees
+    inputs up to three sentences long (up to ~27 words here) and learns that a translation can go on past the
+    first full stop. Drawn from the training examples alone: no test or validation sentence enters training."""
+    if len(examples) < max(TRAIN_JOIN_PARTS):
+        return ()
+    return tuple(
+        _join(examples, rng.sample(range(len(examples)), rng.choice(TRAIN_JOIN_PARTS))) for _ in range(count)
+    )
 
 
 def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0) -> Task:
@@ -165,9 +181,13 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
 
     test = tuple(scored(key) for key in test_keys)
     held_out = set(test_keys) | set(valid_keys)
-    train = tuple(
+    originals = tuple(
         Example(english, french) for key, group in groups.items() if key not in held_out for english, french in group
     )
+    joins = training_joins(
+        originals, int(len(originals) * TRAIN_JOINS_PER_PAIR), random.Random(f"eng-fra-train-join:{seed}")
+    )
+    train = originals + joins
     return Task(
         name="eng-fra",
         level="word",
@@ -184,6 +204,7 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
             "file": path.name,
             "sha256": sha256,
             "pairs": len(pairs),
+            "joined_training_pairs": len(joins),  # each 2-3 training pairs joined (training_joins)
             "seed": seed,
         },
         model_defaults={
@@ -191,8 +212,8 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
             "lowercase": True,
             "embedding_size": 128,
             "hidden_size": 256,
-            "max_source_len": 40,
-            "max_output_len": 40,
+            "max_source_len": 48,  # three joined sentences reach 36 tokens
+            "max_output_len": 64,  # and their French 45
             "bidirectional": True,  # 128 units each way: sharper, correctly placed alignments at no extra cost
             "dropout": 0.3,  # 71k pairs and H=256: a unidirectional run with 0.2 overfit (train 0.64, valid 1.35)
         },
