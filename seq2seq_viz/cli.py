@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="a gold translation (required for teacher-forced)")
     p.add_argument("--prefix", help="the forced first output tokens (forced-prefix mode)")
     p.add_argument("--input-file", type=Path, help="translate every line of this file, one output per line")
+    p.add_argument(
+        "--attribution",
+        action="append",
+        choices=["grad_x_input", "integrated_gradients", "occlusion"],
+        help="also attribute each output token to the source tokens (repeatable; in --json under 'attribution')",
+    )
     p.add_argument("--json", action="store_true", help="print the whole Trace as JSON")
     p.add_argument("text", nargs="?", help="the sentence to translate")
 
@@ -118,17 +124,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def matrix_table(trace, matrix, least_width: int = 6) -> str:
+    """A (T, S) matrix as aligned text: one row per output token, one column per source token."""
+    src = [repr(t)[1:-1] if t.strip() else "␣" for t in trace.source_tokens]
+    width = max(least_width, *(len(t) for t in src))
+    label = max(len(t) for t in trace.output_tokens)
+    lines = [" " * label + " " + " ".join(t.rjust(width) for t in src)]
+    for token, row in zip(trace.output_tokens, matrix, strict=True):
+        lines.append(token.ljust(label) + " " + " ".join(f"{w:.2f}".rjust(width) for w in row))
+    return "\n".join(lines)
+
+
 def attention_table(trace) -> str:
     """The attention matrix as aligned text: one row per output token, one column per source token."""
     if trace.attention is None:
         return "(attention none: one fixed context vector, no alignment)"
-    src = [repr(t)[1:-1] if t.strip() else "␣" for t in trace.source_tokens]
-    width = max(5, *(len(t) for t in src))
-    label = max(len(t) for t in trace.output_tokens)
-    lines = [" " * label + " " + " ".join(t.rjust(width) for t in src)]
-    for token, row in zip(trace.output_tokens, trace.attention, strict=True):
-        lines.append(token.ljust(label) + " " + " ".join(f"{w:.2f}".rjust(width) for w in row))
-    return "\n".join(lines)
+    return matrix_table(trace, trace.attention, least_width=5)
 
 
 def _fmt(value, scale: float = 1.0, digits: int = 1) -> str:
@@ -238,6 +249,10 @@ def _translate(args) -> int:
     if args.text is None:
         raise SystemExit("error: give a sentence to translate, or --input-file.")
     trace = decode(model, args.text, mode, **options)
+    if args.attribution:
+        from .attribution import attribute
+
+        trace = attribute(model, trace, list(dict.fromkeys(args.attribution)))
     if args.json:
         print(trace.to_json())
         return 0
@@ -247,6 +262,10 @@ def _translate(args) -> int:
         print(f"note: the model never saw {unknown}", file=sys.stderr)
     print()
     print(attention_table(trace))
+    for method, value in trace.attribution.items():
+        print()
+        print(f"{method} (a_tj: how much source token j raised log p(y_t)):")
+        print(matrix_table(trace, value.matrix))
     if trace.beam:
         print("\nn-best:")
         for hyp in trace.beam.nbest:

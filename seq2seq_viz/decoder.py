@@ -106,9 +106,18 @@ class Decoder(nn.Module):
         return energies.squeeze(1), weights.squeeze(1), context.squeeze(1)
 
     def step(
-        self, y_prev: Tensor, state: DecoderState, encoded: Encoded, key_side: Tensor | None, explicit: bool = True
+        self,
+        y_prev: Tensor,
+        state: DecoderState,
+        encoded: Encoded,
+        key_side: Tensor | None,
+        explicit: bool = True,
+        project: Tensor | None = None,
     ) -> tuple[Tensor, DecoderState, StepRecord]:
-        """y_prev (B,) ids of y_{t-1} -> logits (B, V), the new state, and the record of every tensor."""
+        """y_prev (B,) ids of y_{t-1} -> logits (B, V), the new state, and the record of every tensor.
+
+        project (B,) bool: compute the logits of those rows only, (n, V) (W_s is most of a step's work; a caller
+        that needs some rows' p(y_t) skips the rest)."""
         embedded = self.embedding(y_prev)  # (B, E)
         energies = weights = context = query = None
         if self.style == "bahdanau":
@@ -136,7 +145,7 @@ class Decoder(nn.Module):
             query = s_t
             energies, weights, context = self._attend(query, key_side, encoded)
         attentional = torch.tanh(self.W_c(torch.cat([context, s_t], dim=-1))) if self.W_c is not None else s_t
-        logits = self.W_s(self.dropout(attentional))  # (B, V)
+        logits = self.W_s(self.dropout(attentional if project is None else attentional[project]))  # (B, V)
 
         record = StepRecord(
             embedded=embedded,

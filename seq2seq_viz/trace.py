@@ -46,7 +46,8 @@ def _array(value: Any) -> Array | None:
     return None if value is None else np.asarray(value, dtype=np.float64)
 
 
-SCHEMA = "seq2seq_viz.trace/1"
+SCHEMA = "seq2seq_viz.trace/2"  # /2 added `attribution`; a /1 trace loads with none
+READABLE_SCHEMAS = ("seq2seq_viz.trace/1", SCHEMA)
 MODES = ("greedy", "beam", "sample", "teacher_forced", "forced_prefix")
 FREE_RUNNING = ("greedy", "beam", "sample")  # the modes a user picks: the model reads its own outputs, no gold
 
@@ -150,6 +151,21 @@ class Beam:
         )
 
 
+@dataclass(frozen=True)
+class Attribution:
+    """How much each source token contributed to each output step, by one method (seq2seq_viz.attribution)."""
+
+    method: str  # grad_x_input, integrated_gradients, occlusion
+    matrix: list[list[float]]  # (T, S): a_tj, output step t (rows) by source token j (columns, <eos> included)
+    settings: dict[str, Any]  # what was attributed and how: target, steps, baseline, ...
+    completeness_error: float | None = None  # integrated gradients: max_t |Σ_j a_tj − (f_t(x) − f_t(x'))|
+    completeness_scale: float | None = None  # and max_t |f_t(x) − f_t(x')|, the size it is an error of
+
+    @property
+    def array(self) -> Array:
+        return np.asarray(self.matrix, dtype=np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class Trace:
     model: dict[str, Any]  # name, task, cell, attention, hidden_size, embedding_size, layers, bidirectional, ...
@@ -172,7 +188,16 @@ class Trace:
     # before the step scoring the reference's <eos> (teacher forcing, whatever the argmax; a longer one is refused)
     truncated: bool = False
     beam: Beam | None = None  # the tree of expansions and the n-best (beam mode only)
+    attribution: dict[str, Attribution] = field(default_factory=dict)  # method -> matrix; made on demand
     schema: str = SCHEMA
+
+    def with_attribution(self, computed: dict[str, Attribution]) -> Trace:
+        """This trace with these attributions added (each (len(output_tokens), len(source_tokens)))."""
+        for method, value in computed.items():
+            shape = (len(value.matrix), len(value.matrix[0]) if value.matrix else 0)
+            if shape != (len(self.output_tokens), len(self.source_tokens)):
+                raise ValueError(f"{method}: a {shape} matrix for a trace of {len(self.output_tokens)} outputs")
+        return replace(self, attribution={**self.attribution, **computed})
 
     @property
     def total_loss(self) -> float | None:
@@ -202,7 +227,7 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise InputError(f"This is not a seq2seq_viz trace of schema {SCHEMA} (found {found!r}).")
         try:
@@ -230,8 +255,9 @@ class Trace:
                     steps = [replace(step, forced=False) for step in steps]
             names = {f.name for f in fields(cls)}
             kept = {k: v for k, v in data.items() if k in names}
+            attribution = {name: Attribution(**value) for name, value in (data.get("attribution") or {}).items()}
             arrays = {"steps": steps, "encoder": encoder, "attention": _array(data["attention"]), "beam": beam}
-            return cls(**{**kept, **arrays})
+            return cls(**{**kept, **arrays, "attribution": attribution, "schema": SCHEMA})
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise InputError(f"The trace is incomplete or malformed ({exc}).") from None
 

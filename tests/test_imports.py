@@ -79,7 +79,7 @@ def test_the_package_exports_every_public_name_lazily_and_serve_runs_without_tor
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "False seq2seq_viz.trace/1 seq2seq_viz.trace seq2seq_viz.config seq2seq_viz.errors",
+        "False seq2seq_viz.trace/2 seq2seq_viz.trace seq2seq_viz.config seq2seq_viz.errors",
         "serve False",  # `python -m seq2seq_viz serve` (the proxy and its supervisor) never loads torch
         "True seq2seq_viz.decoding",
     ]

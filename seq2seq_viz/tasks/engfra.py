@@ -135,9 +135,7 @@ def training_joins(examples: Sequence[Example], count: int, rng: random.Random) 
     first full stop. Drawn from the training examples alone: no test or validation sentence enters training."""
     if len(examples) < max(TRAIN_JOIN_PARTS):
         return ()
-    return tuple(
-        _join(examples, rng.sample(range(len(examples)), rng.choice(TRAIN_JOIN_PARTS))) for _ in range(count)
-    )
+    return tuple(_join(examples, rng.sample(range(len(examples)), rng.choice(TRAIN_JOIN_PARTS))) for _ in range(count))
 
 
 def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0) -> Task:
