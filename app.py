@@ -32,6 +32,12 @@ page = st.navigation(
         st.Page("ui/views/beam.py", title="Beam search", icon=":material/account_tree:", url_path=state.PAGE_BEAM),
         st.Page("ui/views/compare.py", title="Compare", icon=":material/compare:", url_path=state.PAGE_COMPARE),
         st.Page("ui/views/train.py", title="Train live", icon=":material/model_training:", url_path=state.PAGE_TRAIN),
+        st.Page(
+            "ui/views/attribution.py",
+            title="Attribution",
+            icon=":material/troubleshoot:",
+            url_path=state.PAGE_ATTRIBUTION,
+        ),
         st.Page("ui/views/models.py", title="Models", icon=":material/leaderboard:", url_path=state.PAGE_MODELS),
     ]
 )

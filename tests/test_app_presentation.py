@@ -8,7 +8,7 @@ from app_support import assert_clean, figures, run_app, zoo  # noqa: F401  (zoo 
 from ui.style import NORMAL, PRESENT
 
 PAGES = ["ui/views/translate.py", "ui/views/step.py", "ui/views/cells.py", "ui/views/teacher_forcing.py",
-         "ui/views/beam.py", "ui/views/compare.py", "ui/views/models.py"]  # fmt: skip
+         "ui/views/beam.py", "ui/views/compare.py", "ui/views/attribution.py", "ui/views/models.py"]  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)

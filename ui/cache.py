@@ -241,13 +241,7 @@ def trace(
     prefix: list[str] | None = None,
 ) -> seq2seq_viz.Trace:
     """The Trace of one decode; raises Seq2SeqVizError with a sentence for a person (empty, too long, ...)."""
-    key = (
-        text,
-        mode,
-        tuple(sorted((options or {}).items())),
-        reference,
-        tuple(prefix) if prefix is not None else None,
-    )
+    key = trace_key(text, mode, options, reference, prefix)
     if model.origin == "session":
         return _session_trace(model, key)
     return _trace(model.file_name or model.name, model.sha256, model.directory or str(pretrained_dir()), *key,
@@ -277,6 +271,60 @@ def _session_trace(model: Model, key: tuple) -> seq2seq_viz.Trace:
     while len(traces) > SESSION_TRACES:
         traces.popitem(last=False)
     return trace
+
+
+def attributed(model: Model, trace_: seq2seq_viz.Trace, key: tuple, method: str) -> seq2seq_viz.Trace:
+    """trace_ (the cached decode of `key`, as trace() takes it) with one attribution method's matrix added.
+
+    Computed once per server for a shipped model (cached like traces), in this session's LRU for its own model;
+    billed to the session's decode budget (integrated gradients costs ~20 decodes)."""
+    if model.origin == "session":
+        own = session_models()
+        if model.name not in own:
+            raise Seq2SeqVizError(f"The model {model.name} trained in this session is gone; train it again.")
+        traces: OrderedDict = st.session_state.setdefault(state.SESSION_TRACE_CACHE, OrderedDict())
+        full_key = (model.name, "attribution", method, *key)
+        if full_key not in traces:
+            with st.spinner("Attributing…"), session_budget().spend():
+                traces[full_key] = _attribute(own[model.name][1], trace_, method)
+            while len(traces) > SESSION_TRACES:
+                traces.popitem(last=False)
+        return traces[full_key]
+    name, directory = model.file_name or model.name, model.directory or str(pretrained_dir())
+    return _attributed(name, model.sha256, directory, key, method, trace_, session_budget())
+
+
+@st.cache_resource(show_spinner="Attributing…", max_entries=TRACE_ENTRIES)
+def _attributed(
+    name: str,
+    sha256: str,
+    directory: str,
+    key: tuple,
+    method: str,
+    _trace_: seq2seq_viz.Trace,  # determined by the key
+    _budget: SessionBudget,  # not part of the key: whose CPU it is billed to
+) -> seq2seq_viz.Trace:
+    with _budget.spend():
+        return _attribute(_model(name, sha256, directory), _trace_, method)
+
+
+def _attribute(module: Any, trace_: seq2seq_viz.Trace, method: str) -> seq2seq_viz.Trace:
+    from seq2seq_viz.attribution import attribute
+
+    return attribute(module, trace_, [method])
+
+
+def trace_key(
+    text: str, mode: str, options: dict[str, Any] | None = None, reference: str | None = None, prefix: Any = None
+) -> tuple:
+    """What determines a decode, as trace() keys it."""
+    return (
+        text,
+        mode,
+        tuple(sorted((options or {}).items())),
+        reference,
+        tuple(prefix) if prefix is not None else None,
+    )
 
 
 def session_budget() -> SessionBudget:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from seq2seq_viz.agreement import METHODS  # torch-free: the attribution methods
 from seq2seq_viz.config import LESSON_EXAMPLES
 from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the widgets obey too
 
@@ -73,6 +74,12 @@ COMPARE_APPLIED = "_compare_applied"  # not a widget: the names Compare's picker
 COMPARE_COUNT = "compare_count"  # Compare: how many models
 COMPARE_PRESET = "compare_preset"  # Compare: the preset pills (cleared after each pick)
 COMPARE_PICKERS = tuple(Picker(f"compare{i}_") for i in range(4))  # Compare's pickers, task pinned to the sidebar's
+ATTRIBUTION_METHOD = "attribution_method"  # Attribution: which method
+ATTRIBUTION_STEP = "attribution_step_slider"  # Attribution's view of STEP
+_METHOD_LABELS = {"integrated_gradients": "Integrated gradients", "grad_x_input": "Gradient × input",
+                  "occlusion": "Occlusion"}  # fmt: skip
+ATTRIBUTION_METHODS = {m: _METHOD_LABELS[m] for m in sorted(METHODS, key=list(_METHOD_LABELS).index)}
+DEFAULT_ATTRIBUTION = "integrated_gradients"
 
 # ---- pages (st.Page url_path) ----
 PAGE_TRANSLATE = "translate"
@@ -83,6 +90,7 @@ PAGE_MODELS = "models"
 PAGE_BEAM = "beam"
 PAGE_COMPARE = "compare"
 PAGE_TRAIN = "train"
+PAGE_ATTRIBUTION = "attribution"
 
 # ---- choices and defaults ----
 MODE_LABELS = {"greedy": "Greedy", "beam": "Beam search", "sample": "Sampling"}

@@ -209,12 +209,33 @@ COMPARED = Param(
     ),
 )
 
+
+def _read_method(params: Mapping[str, str], catalog: Mapping[str, Model]) -> None:
+    raw = params.get("method")
+    if raw is None:
+        return
+    if raw in state.ATTRIBUTION_METHODS:
+        st.session_state[state.ATTRIBUTION_METHOD] = raw
+    else:
+        _notice(
+            f"The attribution method in the link ({raw[:40]!r}) is not one of {', '.join(state.ATTRIBUTION_METHODS)}; "
+            "it was ignored."
+        )
+
+
+METHOD = Param(
+    ("method",),
+    _read_method,
+    lambda: {"method": st.session_state.get(state.ATTRIBUTION_METHOD) or state.DEFAULT_ATTRIBUTION},
+)
+
 # Each page's own parameters, after COMMON. A page not named here owns none.
 PAGE_PARAMS: dict[str, tuple[Param, ...]] = {
     state.PAGE_STEP: (STEP, REVEAL),
     state.PAGE_CELLS: (STEP,),
     state.PAGE_TEACHER_FORCING: (REFERENCE,),
     state.PAGE_COMPARE: (COMPARED,),
+    state.PAGE_ATTRIBUTION: (STEP, METHOD),
 }
 
 
