@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+# The attribution methods seq2seq_viz.attribution computes (named here, torch-free, so the UI reads them too)
+METHODS = ("grad_x_input", "integrated_gradients", "occlusion")
+
 
 def shares(matrix: Any) -> np.ndarray:
     """|a_tj| / Σ_k |a_tk| per row; a row of zeros stays zeros."""

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from .agreement import METHODS
 from .errors import ConfigError, InputError, Seq2SeqVizError
 
 MODES = {
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--attribution",
         action="append",
-        choices=["grad_x_input", "integrated_gradients", "occlusion"],
+        choices=METHODS,
         help="also attribute each output token to the source tokens (repeatable; in --json under 'attribution')",
     )
     p.add_argument("--json", action="store_true", help="print the whole Trace as JSON")
@@ -91,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N examples")
     p.add_argument("--data", help="path of the eng-fra TSV file")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--attribution",
+        action="store_true",
+        help="instead: how well attention agrees with each attribution method (first 100 test examples, or --limit)",
+    )
 
     p = sub.add_parser("build-zoo", help="train every missing pretrained model (resumable)")
     p.add_argument("--task", action="append", help="only these tasks (repeatable)")
@@ -98,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--force", action="store_true", help="retrain even if the checkpoint is current")
     p.add_argument("--reevaluate", action="store_true", help="recompute the metrics of current checkpoints")
+    p.add_argument("--attribution", action="store_true", help="add attention-attribution agreement to their cards")
     p.add_argument("--reindex", action="store_true", help="only rewrite MANIFEST.json from the cards on disk")
     p.add_argument("--adopt", type=Path, help="add this checkpoint (trained elsewhere with the zoo's settings)")
     p.add_argument("--out", type=Path, help="directory (default: pretrained/)")
@@ -417,10 +424,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         if args.command == "evaluate":
-            from .evaluate import evaluate_model
+            from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model, task_of
             from .registry import load_model
 
-            result = evaluate_model(load_model(args.model), args.split, args.limit, args.data)
+            model = load_model(args.model)
+            if args.attribution:
+                task = task_of(model, args.data)
+                result = attribution_metrics(model, task, task.test[: args.limit or ATTRIBUTION_EXAMPLES])
+            else:
+                result = evaluate_model(model, args.split, args.limit, args.data)
             print(json.dumps(result, indent=None if args.json else 1))
             return 0
         if args.command == "build-zoo":
@@ -431,6 +443,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.reindex:
                 print(f"MANIFEST.json lists {len(reindex(args.out))} models.")
+                return 0
+            if args.attribution:
+                from .zoo import add_attribution
+
+                add_attribution(args.task, args.model, args.out, args.force)
                 return 0
             if args.jobs < 1:
                 raise ConfigError("--jobs must be at least 1.")

@@ -150,3 +150,56 @@ def evaluate_model(
         )
         for name, ex in splits.items()
     }
+
+
+ATTRIBUTION_EXAMPLES = 100  # test examples a model's attribution metrics are measured on (the first ones)
+
+
+def attribution_metrics(model: Seq2Seq, task: Task, examples: Sequence[Example]) -> dict[str, Any]:
+    """Is attention an explanation, for this model? For each attribution method, over `examples`:
+
+    - agreement on the model's own greedy decode (what the lab shows): the mean over examples of the mean
+      Spearman ρ between α_t and |a_t| over the steps, and of the share of steps whose most attended source token
+      is the most attributed one;
+    - where the task has gold alignments (dates, toy tasks): the AER of argmax_j |a_tj| against gold, teacher-forced
+      on the gold target, beside the AER of argmax_j α_tj (the card's test "aer") measured the same way.
+    A fixed-context model has no attention to compare: its entry holds only the attribution AER.
+    """
+    from .agreement import METHODS, agreement
+    from .attribution import COMPUTE, attribute
+    from .decoding import greedy, prepare_source
+
+    result: dict[str, Any] = {"examples": len(examples)}
+    has_attention = model.config.attention != "none"
+    rho: dict[str, list[float]] = {m: [] for m in METHODS}
+    top: dict[str, list[float]] = {m: [] for m in METHODS}
+    if has_attention:
+        for example in examples:
+            trace = attribute(model, greedy(model, example.source), METHODS)
+            for method in METHODS:
+                found = agreement(trace.attention, trace.attribution[method].array)
+                if found["mean_spearman"] is not None:
+                    rho[method].append(found["mean_spearman"])
+                top[method].append(found["top_match_rate"])
+    aligned = [e for e in examples if e.alignment is not None]
+    predicted: dict[str, list[list[int]]] = {m: [] for m in METHODS}
+    for example in aligned:
+        source = prepare_source(model, example.source)
+        gold, _ = model.target_vocab.encode(task.tokens(example.target))
+        for method in METHODS:
+            matrix = COMPUTE[method](model, source.ids, [*gold, EOS_ID]).array
+            predicted[method].append([int(abs(row).argmax()) for row in matrix[: len(gold)]])
+    for method in METHODS:
+        entry: dict[str, Any] = {}
+        if has_attention:
+            entry["mean_spearman"] = sum(rho[method]) / len(rho[method]) if rho[method] else None
+            entry["top_match_rate"] = sum(top[method]) / len(top[method]) if top[method] else None
+        if aligned:
+            entry["aer"] = metrics.corpus_aer(predicted[method], [e.alignment for e in aligned])
+        result[method] = entry
+    if aligned and has_attention:
+        pairs = [(task.tokens(e.source), task.tokens(e.target)) for e in aligned]
+        result["attention_aer"] = metrics.corpus_aer(
+            teacher_forced_argmax_attention(model, pairs), [e.alignment for e in aligned]
+        )
+    return result

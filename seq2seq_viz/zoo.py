@@ -21,7 +21,7 @@ from typing import Any
 from .checkpoint import load_checkpoint, paths_for, read_card, save_checkpoint, sha256_of, stored_copy
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
-from .evaluate import evaluate_model
+from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model, task_of
 from .model import Seq2Seq
 from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
 from .tasks import Task, get_task
@@ -190,7 +190,8 @@ def _skip(directory: Path, path: Path, train_config: TrainConfig, reevaluate: bo
         card = _save_evaluated(load_checkpoint(path), path, train_config, card["provenance"], extra, dtype)
         log(f"{card['name']}: re-stored and re-evaluated ({dtype}); test {_headline(card['metrics'])}")
     elif reevaluate:  # new metrics for the weights as they are: only the card is written (its sha256 still holds)
-        card = {**card, "metrics": evaluate_model(load_checkpoint(path), split="all")}
+        kept = {k: v for k, v in card["metrics"].items() if k == "attribution"}  # still these weights' own
+        card = {**card, "metrics": {**evaluate_model(load_checkpoint(path), split="all"), **kept}}
         _, card_path = paths_for(path)
         card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         log(f"{card['name']}: re-evaluated; test {_headline(card['metrics'])}")
@@ -222,8 +223,48 @@ def _save_evaluated(
     The card is written once, evaluated; a build cut off while writing leaves weights that do not match their
     card, which is_current treats as unfinished.
     """
-    metrics = evaluate_model(stored_copy(model, dtype), split="all")
+    stored = stored_copy(model, dtype)
+    metrics = evaluate_model(stored, split="all")
+    task = task_of(stored)
+    metrics["attribution"] = attribution_metrics(stored, task, task.test[:ATTRIBUTION_EXAMPLES])
     return save_checkpoint(model, path, train_config, metrics, provenance, extra, dtype=dtype)
+
+
+def add_attribution(
+    tasks: list[str] | None = None,
+    names: list[str] | None = None,
+    directory: Path | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[str]:
+    """Write attention-attribution agreement (evaluate.attribution_metrics) into the cards of the planned
+    checkpoints that lack it (all of them with force); only the cards are written. Returns the names done."""
+    directory = directory or pretrained_dir()
+    done = []
+    for task_name, cell, attention in plan(tasks):
+        name = f"{task_name}-{cell}-{attention}"
+        path = directory / name
+        if (names and name not in names) or not path.with_suffix(".json").is_file():
+            continue
+        with _claim(directory, name) as mine:
+            if not mine:
+                log(f"{name}: another builder holds it, skipped")
+                continue
+            card = read_card(path)
+            if "attribution" in card.get("metrics", {}) and not force:
+                log(f"{name}: attribution measured already, skipped")
+                continue
+            model = load_checkpoint(path)
+            task = task_of(model)
+            started = time.perf_counter()
+            found = attribution_metrics(model, task, task.test[:ATTRIBUTION_EXAMPLES])
+            card = {**card, "metrics": {**card.get("metrics", {}), "attribution": found}}
+            _, card_path = paths_for(path)
+            card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            _register(directory, card)
+        log(f"{name}: attribution measured in {time.perf_counter() - started:.0f}s")
+        done.append(name)
+    return done
 
 
 def adopt(checkpoint: Path, directory: Path | None = None, log: Callable[[str], None] = print) -> str:

@@ -32,7 +32,9 @@ UI_MODULES = sorted(  # every ui/*.py, so a new module is covered the day it lan
     ("ui" if path.stem == "__init__" else f"ui.{path.stem}") for path in (ROOT / "ui").glob("*.py")
 )
 UI_MODULES.remove("ui.cache")
-TORCH_FREE_CORE = [f"seq2seq_viz.{name}" for name in ("agreement", "config", "errors", "limits", "text", "trace", "vocab")]
+TORCH_FREE_CORE = [
+    f"seq2seq_viz.{name}" for name in ("agreement", "config", "errors", "limits", "text", "trace", "vocab")
+]
 
 # ui.cache loads models, so it imports torch (seq2seq_viz.set_threads); the widget modules that call it
 # (components, sidebar) are checked with a stand-in for it: torch may come through that door and no other.

@@ -161,3 +161,26 @@ def test_reevaluating_writes_new_metrics_and_leaves_the_weights_alone(tmp_path):
     model = load_checkpoint(tmp_path / "reverse-gru-general")  # the card's sha256 still matches
     assert model.card["metrics"] == evaluate_model(model, split="all")
     assert list_models(tmp_path)["reverse-gru-general"]["metrics"] == model.card["metrics"]
+
+
+def test_attribution_goes_into_the_cards_once_and_reevaluating_keeps_it(tmp_path, monkeypatch):
+    from seq2seq_viz import zoo
+    from seq2seq_viz.checkpoint import read_card
+
+    _copy_shipped("reverse-gru-general", tmp_path)
+    card = read_card(tmp_path / "reverse-gru-general")
+    card["metrics"].pop("attribution", None)  # as a card from before attribution
+    (tmp_path / "reverse-gru-general.json").write_text(json.dumps(card), encoding="utf-8")
+    weights = (tmp_path / "reverse-gru-general.safetensors").read_bytes()
+    monkeypatch.setattr(zoo, "ATTRIBUTION_EXAMPLES", 3)
+    logs = []
+    assert zoo.add_attribution(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == [
+        "reverse-gru-general"
+    ]
+    found = read_card(tmp_path / "reverse-gru-general")["metrics"]["attribution"]
+    assert found["examples"] == 3 and set(found["occlusion"]) == {"mean_spearman", "top_match_rate", "aer"}
+    assert list_models(tmp_path)["reverse-gru-general"]["metrics"]["attribution"] == found
+    assert (tmp_path / "reverse-gru-general.safetensors").read_bytes() == weights
+    assert zoo.add_attribution(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == []  # once
+    zoo.build(names=["reverse-gru-general"], directory=tmp_path, reevaluate=True, log=logs.append)
+    assert read_card(tmp_path / "reverse-gru-general")["metrics"]["attribution"] == found  # same weights: kept

@@ -32,21 +32,24 @@ class Metric:
 
     key: str
     label: str
-    split: str  # "test" or "test_long"
+    split: str  # "test", "test_long", or a dotted path: "attribution.integrated_gradients"
     field: str
     percent: bool  # a fraction shown as a percentage
     lower_is_better: bool = False
     header: str = ""  # a short column header for the table ("" = the label)
 
     def value(self, entry: Entry) -> float | None:
-        raw = ((entry.get("metrics") or {}).get(self.split) or {}).get(self.field)
+        where = entry.get("metrics") or {}
+        for part in self.split.split("."):
+            where = where.get(part) or {} if isinstance(where, Mapping) else {}
+        raw = where.get(self.field) if isinstance(where, Mapping) else None
         if not isinstance(raw, int | float) or isinstance(raw, bool) or not math.isfinite(raw):
             return None
         return 100.0 * raw if self.percent else float(raw)
 
     @property
     def decimals(self) -> int:
-        return 3 if self.field == "aer" else 1
+        return 3 if self.field == "aer" else 2 if self.field == "mean_spearman" else 1
 
     def rounded(self, value: float) -> float:
         """The value as shown: AER to 3 decimals, others to 1, but never a rounded-up 100 for less (99.95 stays
@@ -72,6 +75,14 @@ METRICS = (
     Metric("aer", "AER (0 = gold alignment)", "test", "aer", False, lower_is_better=True, header="AER"),
     Metric("long_exact_match", "exact match % on unseen lengths", "test_long", "exact_match", True,
            header="exact % unseen"),
+    Metric("rho_ig", "attention–attribution agreement: Spearman ρ with integrated gradients",
+           "attribution.integrated_gradients", "mean_spearman", False, header="ρ α~IG"),
+    Metric("top_ig", "same top source token % (attention, integrated gradients)",
+           "attribution.integrated_gradients", "top_match_rate", True, header="top α=IG %"),
+    Metric("rho_occlusion", "attention–attribution agreement: Spearman ρ with occlusion",
+           "attribution.occlusion", "mean_spearman", False, header="ρ α~occl."),
+    Metric("aer_ig", "AER of integrated gradients' top token (0 = gold)", "attribution.integrated_gradients", "aer",
+           False, lower_is_better=True, header="AER IG"),
 )  # fmt: skip
 
 
