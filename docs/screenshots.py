@@ -36,6 +36,8 @@ SHOTS = [
     ("compare", LAPTOP, "light", f"compare?model=eng-fra-gru-general&text={quote(TEXT)}", [],
      ".st-key-compare-heatmap-2"),
     ("train", LAPTOP, "light", "train", ["click:Train", "wait:.st-key-live-use"], ".st-key-live-train"),
+    ("attribution", LAPTOP, "light", f"attribution?model={MODEL}&text={quote(TEXT)}&step=1", [],
+     ".st-key-attribution-matrix"),
     ("models", LAPTOP, "light", f"models?model={MODEL}", [], ".st-key-models-grid"),
     ("presentation", PROJECTOR, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
      ["ArrowRight"] * 3, ".st-key-step-equation"),

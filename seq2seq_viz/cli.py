@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lessons", action="store_true", help="a table of the eng-fra models' lesson-sentence outputs")
     p.add_argument("--grid", action="store_true", help="eng-fra BLEU (all / 7+ words) by cell and attention")
     p.add_argument("--lengths", action="store_true", help="eng-fra BLEU by source length, test and its joins")
+    p.add_argument("--attribution", action="store_true", help="attention-attribution agreement of every model")
 
     p = sub.add_parser("translate", help="decode a sentence and show the attention")
     p.add_argument("--model", required=True, help="a model name (see list-models) or a checkpoint path")
@@ -209,6 +210,30 @@ def length_table(models: dict) -> str:
         series = {**(metrics.get("test") or {}).get("bleu_by_length", {}),
                   **(metrics.get("test_joined") or {}).get("bleu_by_length", {})}  # fmt: skip
         rows.append(f"| {name} | " + " | ".join(_fmt(series.get(label)) for label in labels) + " |")
+    return "\n".join(rows)
+
+
+def attribution_table(models: dict) -> str:
+    """Per model with attribution metrics: Spearman ρ between attention and each method's |a| (mean over test
+    examples of the mean over steps), how often the top tokens agree (integrated gradients), and with gold
+    alignments the AER of attention's and of each method's top token."""
+    columns = ["model", "ρ grad×input", "ρ IG", "ρ occlusion", "same top % (IG)", "AER α", "AER IG", "AER occlusion"]
+    rows = ["| " + " | ".join(columns) + " |", "|---|" + "--:|" * (len(columns) - 1)]
+    for name, entry in models.items():
+        found = entry.get("metrics", {}).get("attribution")
+        if not found:
+            continue
+        ig, occlusion = found.get("integrated_gradients", {}), found.get("occlusion", {})
+        cells = [
+            _fmt(found.get("grad_x_input", {}).get("mean_spearman"), digits=2),
+            _fmt(ig.get("mean_spearman"), digits=2),
+            _fmt(occlusion.get("mean_spearman"), digits=2),
+            _fmt(ig.get("top_match_rate"), 100),
+            _fmt(found.get("attention_aer"), digits=3),
+            _fmt(ig.get("aer"), digits=3),
+            _fmt(occlusion.get("aer"), digits=3),
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -405,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
-            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid, "lengths": length_table}
+            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid, "lengths": length_table,
+                      "attribution": attribution_table}  # fmt: skip
             for flag, table in tables.items():
                 if getattr(args, flag):
                     print(table(models))
