@@ -81,3 +81,14 @@ def test_a_bad_method_in_the_link_is_one_notice(zoo):  # noqa: F811
     at.switch_page(PAGE).run()
     assert_clean(at)
     assert at.query_params["method"] == state.DEFAULT_ATTRIBUTION
+
+
+def test_step_through_shows_the_steps_attribution_beside_attention_on_demand(zoo):  # noqa: F811
+    at = run_app("ui/views/step.py", model=MODEL, text=TEXT, step="1")
+    assert_clean(at)
+    assert "step-attribution" not in figures(at)  # off by default: a click on Next never pays for it
+    at.toggle(key=state.STEP_ATTRIBUTION).set_value(True).run()
+    assert_clean(at)
+    bars = {b["name"]: decode_array(b["y"]) for b in figures(at)["step-attribution"]["data"]}
+    signed = expected(zoo, MODEL, state.DEFAULT_ATTRIBUTION).attribution[state.DEFAULT_ATTRIBUTION].array
+    np.testing.assert_allclose(bars["attribution share"], shares(signed)[1], atol=1e-6)

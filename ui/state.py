@@ -76,6 +76,7 @@ COMPARE_PRESET = "compare_preset"  # Compare: the preset pills (cleared after ea
 COMPARE_PICKERS = tuple(Picker(f"compare{i}_") for i in range(4))  # Compare's pickers, task pinned to the sidebar's
 ATTRIBUTION_METHOD = "attribution_method"  # Attribution: which method
 ATTRIBUTION_STEP = "attribution_step_slider"  # Attribution's view of STEP
+STEP_ATTRIBUTION = "step_attribution"  # Step through: the switch that shows attribution beside α
 _METHOD_LABELS = {"integrated_gradients": "Integrated gradients", "grad_x_input": "Gradient × input",
                   "occlusion": "Occlusion"}  # fmt: skip
 ATTRIBUTION_METHODS = {m: _METHOD_LABELS[m] for m in sorted(METHODS, key=list(_METHOD_LABELS).index)}

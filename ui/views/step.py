@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import charts, components, equations, state, urls
+from ui import attribution_charts, cache, charts, components, equations, state, urls
 from ui.text import display_token, md_escape
 
 HEATMAP_PRESENT_PX = 380  # a slide's heatmap fills its column whatever the rows (fewer rows, taller ones)
@@ -82,12 +82,36 @@ def _stepper(trace, timer: float | None) -> None:
             components.chart(charts.token_probabilities, trace, hide_from=hide_from, narrow=True, key="step-probs")
         if ss.get(state.PREDICT) and not present:
             _predict(trace, t, shown)
+        if not present and shown:
+            _attribution(trace, t)
     with right:
         if present:
             _slide(trace, t, lines)
         else:
             _equations(trace, t, lines, shown, reveal_line)
     urls.write(state.PAGE_STEP)
+
+
+def _attribution(trace, t: int) -> None:
+    """On demand (a switch: it costs a few decodes, once per sentence and method): step t's attention beside an
+    attribution of log p(y_t) to the source tokens. The Attribution page has the whole matrices."""
+    if not st.toggle("Attribution beside α", key=state.STEP_ATTRIBUTION, help="How much each source token "
+                     "contributed to log p(y_t), measured, beside where the attention looked (the Attribution page "
+                     "shows it all)."):  # fmt: skip
+        return
+    st.session_state.setdefault(state.ATTRIBUTION_METHOD, state.DEFAULT_ATTRIBUTION)
+    method = st.segmented_control(
+        "Method", list(state.ATTRIBUTION_METHODS), format_func=state.ATTRIBUTION_METHODS.get,
+        key=state.ATTRIBUTION_METHOD, required=True, label_visibility="collapsed",
+    )  # fmt: skip
+    selection = state.selection(cache.catalog())
+    key = cache.trace_key(selection.text, selection.mode, selection.options)
+    try:
+        full = cache.attributed(selection.model, trace, key, method)
+    except cache.Seq2SeqVizError as exc:
+        st.warning(md_escape(str(exc)))
+        return
+    components.chart(attribution_charts.step_bars, full, method, t, key="step-attribution")
 
 
 def _reveal_line(lines: list[equations.Line]) -> int:
