@@ -191,3 +191,18 @@ def output_box(at: AppTest, key: str) -> str:
         return None
     text = "".join(child.value for child in box.children.values())
     return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
+
+
+def load_bench(name: str):
+    """bench/<name>.py as a module (registered under its name: its dataclasses and its own imports look it up)."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parent.parent / "bench"
+    if str(bench) not in sys.path:
+        sys.path.insert(0, str(bench))  # bench scripts import each other (pages imports classroom)
+    spec = importlib.util.spec_from_file_location(name, bench / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

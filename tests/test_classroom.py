@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from app_support import load_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERACTIONS = {"open_translate": 1, "enter_heatmap": 1, "open_step": 1, "next_step": 3}  # one student's lesson
 
 
-def _harness():
-    spec = importlib.util.spec_from_file_location("classroom", ROOT / "bench" / "classroom.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["classroom"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def classroom():
-    return _harness()
+    return load_bench("classroom")
 
 
 @pytest.fixture(scope="module")

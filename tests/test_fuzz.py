@@ -3,24 +3,16 @@ InputError sentence. `python bench/fuzz.py` runs the same property 6,000 times."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from app_support import load_bench
 
 from seq2seq_viz import decoding
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _fuzz():
-    spec = importlib.util.spec_from_file_location("fuzz", ROOT / "bench" / "fuzz.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _fuzz()
+fuzz = load_bench("fuzz")
 
 
 def test_every_fuzzed_call_is_a_trace_or_one_sentence():

@@ -4,13 +4,13 @@ a file can come in by (a path, a directory scan, the CLI, the in-memory pair Tra
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from app_support import load_bench
 
 from seq2seq_viz.checkpoint import MODEL_BYTES_MAX, checkpoint_from_bytes, load_checkpoint
 from seq2seq_viz.errors import CheckpointError
@@ -19,15 +19,7 @@ from seq2seq_viz.registry import load_model, scan_models
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _hostile():
-    spec = importlib.util.spec_from_file_location("hostile", ROOT / "bench" / "hostile.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hostile"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-hostile = _hostile()
+hostile = load_bench("hostile")
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from app_support import load_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _pages():
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("pages_bench", ROOT / "bench" / "pages.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pages_bench"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-pages = _pages()
+pages = load_bench("pages")
 
 
 def test_every_students_sentence_for_every_slot_is_new():
