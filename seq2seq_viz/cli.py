@@ -221,8 +221,8 @@ def attribution_table(models: dict) -> str:
     rows = ["| " + " | ".join(columns) + " |", "|---|" + "--:|" * (len(columns) - 1)]
     for name, entry in models.items():
         found = entry.get("metrics", {}).get("attribution")
-        if not found:
-            continue
+        if not found or (entry["config"]["attention"] == "none" and not found.get("integrated_gradients", {})):
+            continue  # nothing to show: a fixed-context model of a task without gold alignments
         ig, occlusion = found.get("integrated_gradients", {}), found.get("occlusion", {})
         cells = [
             _fmt(found.get("grad_x_input", {}).get("mean_spearman"), digits=2),

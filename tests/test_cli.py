@@ -117,12 +117,13 @@ def _readme_block(marker: str) -> str:
 
 
 def test_the_readme_tables_are_what_the_shipped_models_measure_and_write():
-    from seq2seq_viz.cli import bleu_grid, length_table, lesson_table, markdown_table
+    from seq2seq_viz.cli import attribution_table, bleu_grid, length_table, lesson_table, markdown_table
 
     models = list_models()
     assert _readme_block("zoo-table") == markdown_table(models)  # regenerate: list-models --markdown
     assert _readme_block("bleu-grid") == bleu_grid(models)  # regenerate: list-models --grid
     assert _readme_block("length-table") == length_table(models)  # regenerate: list-models --lengths
+    assert _readme_block("attribution-table") == attribution_table(models)  # regenerate: list-models --attribution
     lessons = lesson_table(models)  # regenerate: list-models --lessons
     assert _readme_block("lesson-table") == lessons
     assert lessons.count("\n| eng-fra-") == sum(entry["config"]["task"] == "eng-fra" for entry in models.values())
