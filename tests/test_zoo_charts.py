@@ -169,8 +169,29 @@ def test_rows_keep_missing_values_empty_and_never_round_a_miss_up(manifest):
     assert rows["dates-gru-dot"]["exact match %"] == 100.0 == 100 * dates["dates-gru-dot"]["metrics"]["test"][
         "exact_match"]  # fmt: skip
     numbers = zoo_charts.table_numbers(dates)
-    assert set(numbers) == {"parameters", "epochs", "train minutes", "exact match %", "character accuracy %", aer}
+    attribution = {m.label for m in zoo_charts.METRICS if m.split.startswith("attribution.")}
+    assert set(numbers) == {"parameters", "epochs", "train minutes", "exact match %", "character accuracy %", aer,
+                            *attribution}  # fmt: skip
+    rho = "attention–attribution agreement: Spearman ρ with integrated gradients"
+    wanted = dates["dates-gru-general"]["metrics"]["attribution"]["integrated_gradients"]["mean_spearman"]
+    assert rows["dates-gru-general"][rho] == round(wanted, 2) and rows["dates-gru-none"][rho] is None
     assert numbers[aer] == {"label": "AER", "format": "%.3f", "help": aer}
     assert numbers["exact match %"] == {"label": "exact %", "format": None, "help": "exact match %"}
     assert numbers["parameters"]["format"] == "localized"
     assert set(numbers) <= set(next(iter(rows.values())))  # every numeric column is a column of the rows
+
+
+def test_attribution_agreement_is_a_measure_of_the_grid(manifest):
+    dates = _task(manifest, "dates")
+    keys = [metric.key for metric in zoo_charts.metrics_of(dates)]
+    assert {"rho_ig", "top_ig", "rho_occlusion", "aer_ig"} <= set(keys)
+    rho = next(m for m in zoo_charts.METRICS if m.key == "rho_ig")
+    found = dates["dates-gru-general"]["metrics"]["attribution"]["integrated_gradients"]
+    assert rho.value(dates["dates-gru-general"]) == found["mean_spearman"]
+    assert rho.value(dates["dates-gru-none"]) is None  # no attention to agree with
+    cells, attentions, values, _ = zoo_charts.variant_grid(dates, rho)
+    assert values[cells.index("gru"), attentions.index("general")] == found["mean_spearman"]
+    aer = next(m for m in zoo_charts.METRICS if m.key == "aer_ig")
+    assert aer.lower_is_better and aer.value(dates["dates-gru-none"]) == pytest.approx(
+        dates["dates-gru-none"]["metrics"]["attribution"]["integrated_gradients"]["aer"]
+    )
