@@ -2,10 +2,21 @@
 
 import json
 
+import pytest
+
 from seq2seq_viz.checkpoint import save_checkpoint
 from seq2seq_viz.config import ATTENTIONS, CELLS
 from seq2seq_viz.registry import list_models
 from seq2seq_viz.zoo import adopt, is_current, plan, planned, reindex
+
+
+@pytest.fixture(autouse=True)
+def few_attribution_examples(monkeypatch):
+    """A zoo build measures attribution on 100 test examples; 3 keep these tests quick (an untrained model
+    writes to its cap, and integrated gradients runs 32 steps of it)."""
+    from seq2seq_viz import zoo
+
+    monkeypatch.setattr(zoo, "ATTRIBUTION_EXAMPLES", 3)
 
 
 def test_the_plan_covers_every_variant_with_shared_hyperparameters():
