@@ -14,6 +14,7 @@ session's start), then does the page's cheap interactions:
     teacher-forcing  - (the link carries a reference, so the page decodes teacher-forced and free-running)
     beam             width_new (×2, a width not decoded yet), width_back (×1, back to a cached width)
     compare          count_up (3 → 4 models), count_down (4 → 3), picker (column 1's attention)
+    attribution      (open and new_sentence attribute by integrated gradients) method (occlusion), step_slider (×2)
     models           metric (×2; the page decodes nothing, so no new_sentence)
     train            settings (hidden 32, then 200 steps), start (Train), poll (the progress fragment's
                      auto-reruns, every 0.5 s as the browser sends them), finished (the last poll: the fragment's
@@ -53,7 +54,7 @@ import classroom
 from classroom import MODEL, NEXT_KEY, SENTENCES, TEXT_KEY, WORDS, BackMsg, ForwardMsg, WidgetState
 
 ROOT = classroom.ROOT
-PAGES = ("translate", "step", "cells", "teacher-forcing", "beam", "compare", "models", "train")
+PAGES = ("translate", "step", "cells", "teacher-forcing", "beam", "compare", "attribution", "models", "train")
 REFERENCE = "Je suis content."  # Teacher forcing's link: a reference, so that the page decodes both ways
 SETTLE_S = 0.05  # after a run finished, before its CPU is read (the last messages leave the server)
 THINK_S = (0.2, 0.5)  # between one student's clicks
@@ -63,6 +64,8 @@ CELLS_STEP_KEY = "cells_step_slider"
 BEAM_WIDTH_KEY = "beam_page_width"
 COMPARE_COUNT_KEY = "compare_count"
 METRIC_KEY = "zoo_metric"
+ATTRIBUTION_METHOD_KEY = "attribution_method"
+ATTRIBUTION_STEP_KEY = "attribution_step_slider"
 
 
 def fresh_sentence(number: int, slot: int) -> str:
@@ -389,6 +392,16 @@ async def compare(lesson: Lesson, typed: str) -> None:
     await lesson.set("picker", "compare0_attention", string_value=other)
 
 
+async def attribution(lesson: Lesson, typed: str) -> None:
+    await lesson.open_and_type("attribution", typed)  # integrated gradients: ~25 decodes' worth, once a sentence
+    await lesson.pause()
+    await lesson.set("method", ATTRIBUTION_METHOD_KEY, string_array=["occlusion"])
+    last = int(getattr(lesson.student.protos.get(ATTRIBUTION_STEP_KEY), "max", 0))
+    for t in range(1, min(2, last) + 1):
+        await lesson.pause()
+        await lesson.set("step_slider", ATTRIBUTION_STEP_KEY, double_array=[float(t)])
+
+
 async def models(lesson: Lesson, typed: str) -> None:
     await lesson.timed("open", page="models")
     options = list(getattr(lesson.student.protos.get(METRIC_KEY), "options", []))
@@ -446,6 +459,7 @@ LESSONS: dict[str, Callable[[Lesson, str], Awaitable[None]]] = {
     "teacher-forcing": teacher_forcing,
     "beam": beam,
     "compare": compare,
+    "attribution": attribution,
     "models": models,
     "train": train,
 }
