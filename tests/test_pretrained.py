@@ -62,10 +62,34 @@ def _numbers(metrics: dict, prefix: str = "") -> dict[str, float]:
 def test_evaluate_recomputes_every_number_in_the_manifest(name):
     if MODELS[name]["config"]["task"] == "eng-fra" and not resolve_eng_fra_path(None).is_file():
         pytest.skip("the eng-fra data file is absent")
-    fresh, stored = _numbers(evaluate_model(load_model(name), split="all")), _numbers(MODELS[name]["metrics"])
+    metrics = dict(MODELS[name]["metrics"])
+    assert "attribution" in metrics  # every card has it; its numbers are recomputed below, for a sample
+    del metrics["attribution"]
+    fresh, stored = _numbers(evaluate_model(load_model(name), split="all")), _numbers(metrics)
     assert fresh.keys() == stored.keys()
     for path, value in stored.items():
         assert math.isclose(fresh[path], value, rel_tol=1e-9, abs_tol=1e-9), path
+
+
+# One model of each task's kind: a toy task with gold alignments, a fixed context, dates, and translation
+ATTRIBUTION_SAMPLE = ["reverse-gru-general", "sort-gru-none", "dates-lstm-dot", "eng-fra-gru-concat"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ATTRIBUTION_SAMPLE)
+def test_the_attribution_numbers_in_the_manifest_are_recomputed(name):
+    """build-zoo --attribution's numbers, recomputed on the same 100 test examples (10-40 s a model)."""
+    from seq2seq_viz.evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, task_of
+
+    if MODELS[name]["config"]["task"] == "eng-fra" and not resolve_eng_fra_path(None).is_file():
+        pytest.skip("the eng-fra data file is absent")
+    model = load_model(name)
+    task = task_of(model)
+    fresh = _numbers(attribution_metrics(model, task, task.test[:ATTRIBUTION_EXAMPLES]))
+    stored = _numbers(MODELS[name]["metrics"]["attribution"])
+    assert fresh.keys() == stored.keys() and len(stored) >= 4
+    for path, value in stored.items():
+        assert math.isclose(fresh[path], value, rel_tol=1e-6, abs_tol=1e-6), path
 
 
 def test_evaluate_on_a_slice_matches_a_direct_computation():
