@@ -141,13 +141,9 @@ def _set(path: str, value) -> Callable[[dict], None]:
     return change
 
 
-def _tensor_bytes(header: dict, body: bytes, name: str) -> tuple[int, int]:
-    start, end = header[name]["data_offsets"]
-    return start, end
-
-
 def _with_value(header: dict, body: bytes, name: str, value: float, fmt: str) -> bytes:
-    start, _ = _tensor_bytes(header, body, name)
+    """body with the first value of tensor `name` overwritten (fmt: struct's f for float32, e for float16)."""
+    start, _ = header[name]["data_offsets"]
     packed = struct.pack("<" + fmt, value)
     return body[:start] + packed + body[start + len(packed) :]
 

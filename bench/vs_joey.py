@@ -107,7 +107,8 @@ def joey_run(config: str, threads: int, updates: int) -> dict:
         raise SystemExit(f"Joey failed: {out.stderr[-2000:]}")
     log = (run_dir / "train.log").read_text(errors="replace")
     seconds = (_log_time(log, "Training ended") - _log_time(log, "EPOCH 1")).total_seconds()
-    read = "import torch,sys,json; s=torch.load(sys.argv[1],map_location='cpu',weights_only=False)['stats_state'];"
+    # the peer's own checkpoint, read in its own interpreter; weights_only: plain tensors and numbers, nothing unpickled
+    read = "import torch,sys,json; s=torch.load(sys.argv[1],map_location='cpu',weights_only=True)['stats_state'];"
     read += "print(json.dumps([int(s['total_tokens']), int(s['steps'])]))"
     tokens, steps = json.loads(subprocess.check_output([python, "-c", read, str(run_dir / "latest.ckpt")]))
     parameters = re.search(r"Total params:\s*([\d,]+)", log)

@@ -55,14 +55,13 @@ def _log_probs(model: Seq2Seq, src: Tensor, outputs: list[int], steps: Tensor | 
     result = []
     chosen = torch.zeros(rows, dtype=torch.float64)
     for t, token in enumerate(outputs[:last]):
+        here = None if steps is None else steps == t  # the rows whose p(y_t) is wanted (None: every row)
+        logits, state, _ = model.decoder.step(y_prev, state, encoded, key_side, explicit=True, project=here)
+        log_p = torch.log_softmax(logits.double(), dim=-1)[:, token]  # (rows of `here`,)
         if steps is None:
-            logits, state, _ = model.decoder.step(y_prev, state, encoded, key_side, explicit=True)
-            result.append(torch.log_softmax(logits.double(), dim=-1)[:, token])  # (N,)
-        else:
-            here = steps == t
-            logits, state, _ = model.decoder.step(y_prev, state, encoded, key_side, explicit=True, project=here)
-            if logits.shape[0]:
-                chosen = chosen.masked_scatter(here, torch.log_softmax(logits.double(), dim=-1)[:, token])
+            result.append(log_p)
+        elif log_p.shape[0]:
+            chosen = chosen.masked_scatter(here, log_p)
         y_prev = torch.full((rows,), token, dtype=torch.long)
     return torch.stack(result, dim=1) if steps is None else chosen
 

@@ -168,8 +168,14 @@ def save_checkpoint(
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     save_file(stored_tensors(model, dtype), str(weights_path), metadata={"format": FORMAT, "name": model.name})
     card = _card(model, train_config, metrics, provenance, extra, dtype, weights_path.name, sha256_of(weights_path))
-    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_card(card_path, card)
     return card
+
+
+def write_card(path: str | Path, card: dict[str, Any]) -> None:
+    """A checkpoint's JSON card as save_checkpoint writes it (for a caller that changes only the card)."""
+    _, card_path = paths_for(path)
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def _card(

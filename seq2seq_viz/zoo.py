@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import load_checkpoint, paths_for, read_card, save_checkpoint, sha256_of, stored_copy
+from .checkpoint import load_checkpoint, paths_for, read_card, save_checkpoint, sha256_of, stored_copy, write_card
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model, task_of
@@ -192,8 +191,7 @@ def _skip(directory: Path, path: Path, train_config: TrainConfig, reevaluate: bo
     elif reevaluate:  # new metrics for the weights as they are: only the card is written (its sha256 still holds)
         kept = {k: v for k, v in card["metrics"].items() if k == "attribution"}  # still these weights' own
         card = {**card, "metrics": {**evaluate_model(load_checkpoint(path), split="all"), **kept}}
-        _, card_path = paths_for(path)
-        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_card(path, card)
         log(f"{card['name']}: re-evaluated; test {_headline(card['metrics'])}")
     else:
         log(f"{card['name']}: up to date, skipped")
@@ -259,8 +257,7 @@ def add_attribution(
             started = time.perf_counter()
             found = attribution_metrics(model, task, task.test[:ATTRIBUTION_EXAMPLES])
             card = {**card, "metrics": {**card.get("metrics", {}), "attribution": found}}
-            _, card_path = paths_for(path)
-            card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            write_card(path, card)
             _register(directory, card)
         log(f"{name}: attribution measured in {time.perf_counter() - started:.0f}s")
         done.append(name)

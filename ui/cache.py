@@ -248,29 +248,34 @@ def trace(
                   session_budget())  # fmt: skip
 
 
-def _session_trace(model: Model, key: tuple) -> seq2seq_viz.Trace:
-    """A decode of this session's own model, kept in its own small LRU (nobody else can ask for it)."""
+def _session_cached(model: Model, full_key: tuple, spinner: str, compute: Callable[[Any], Any]) -> Any:
+    """compute(module) for this session's own model, kept in the session's small LRU (nobody else can ask)."""
     own = session_models()
     if model.name not in own:
         raise Seq2SeqVizError(f"The model {model.name} trained in this session is gone; train it again.")
-    traces: OrderedDict = st.session_state.setdefault(state.SESSION_TRACE_CACHE, OrderedDict())
-    full_key = (model.name, *key)
-    hit = traces.get(full_key)
-    if hit is not None:
-        traces.move_to_end(full_key)
-        return hit
+    cached: OrderedDict = st.session_state.setdefault(state.SESSION_TRACE_CACHE, OrderedDict())
+    if full_key in cached:
+        cached.move_to_end(full_key)
+        return cached[full_key]
+    with st.spinner(spinner):
+        cached[full_key] = compute(own[model.name][1])
+    while len(cached) > SESSION_TRACES:
+        cached.popitem(last=False)
+    return cached[full_key]
+
+
+def _session_trace(model: Model, key: tuple) -> seq2seq_viz.Trace:
+    """A decode of this session's own model."""
     text, mode, options, reference, prefix = key
     extra = dict(options)
     if mode == "forced_prefix":
         extra["prefix"] = list(prefix or ())
     if mode == "teacher_forced":
         reference = reference or ""
-    with st.spinner("Decoding…"):
-        trace = _decode(own[model.name][1], text, mode, extra, reference, session_budget())
-    traces[full_key] = trace
-    while len(traces) > SESSION_TRACES:
-        traces.popitem(last=False)
-    return trace
+    return _session_cached(
+        model, (model.name, *key), "Decoding…",
+        lambda module: _decode(module, text, mode, extra, reference, session_budget()),
+    )  # fmt: skip
 
 
 def attributed(model: Model, trace_: seq2seq_viz.Trace, key: tuple, method: str) -> seq2seq_viz.Trace:
@@ -279,17 +284,12 @@ def attributed(model: Model, trace_: seq2seq_viz.Trace, key: tuple, method: str)
     Computed once per server for a shipped model (cached like traces), in this session's LRU for its own model;
     billed to the session's decode budget (integrated gradients costs ~20 decodes)."""
     if model.origin == "session":
-        own = session_models()
-        if model.name not in own:
-            raise Seq2SeqVizError(f"The model {model.name} trained in this session is gone; train it again.")
-        traces: OrderedDict = st.session_state.setdefault(state.SESSION_TRACE_CACHE, OrderedDict())
-        full_key = (model.name, "attribution", method, *key)
-        if full_key not in traces:
-            with st.spinner("Attributing…"), session_budget().spend():
-                traces[full_key] = _attribute(own[model.name][1], trace_, method)
-            while len(traces) > SESSION_TRACES:
-                traces.popitem(last=False)
-        return traces[full_key]
+
+        def compute(module: Any) -> seq2seq_viz.Trace:
+            with session_budget().spend():
+                return _attribute(module, trace_, method)
+
+        return _session_cached(model, (model.name, "attribution", method, *key), "Attributing…", compute)
     name, directory = model.file_name or model.name, model.directory or str(pretrained_dir())
     return _attributed(name, model.sha256, directory, key, method, trace_, session_budget())
 
