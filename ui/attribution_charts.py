@@ -71,15 +71,16 @@ def step_bars(trace: Trace, method: str, t: int, style: ChartStyle = NORMAL) -> 
     bars.append(_trace("bar", x=list(range(len(xs))), y=list(share), name="attribution share",
                        marker={"color": ACCENT}, customdata=xs,
                        hovertemplate="%{customdata}: share = %{y:.3f}<extra></extra>"))  # fmt: skip
+    angle = _tick_angle(xs, room=30, style=style)  # a half-width column
     return _figure(
         bars,
-        style.bar_px,
+        style.bar_px + int(0.6 * style.char_px * max(map(len, xs)) if angle else 0),  # room for tilted labels
         None,
         style=style,
         barmode="group",
-        xaxis=_axis(xs, tickangle=_tick_angle(xs, style=style), automargin=True),
+        xaxis=_axis(xs, tickangle=angle, automargin=True),
         yaxis={"range": [0, 1.05], "tickvals": [0, 0.5, 1], "title": {"text": "weight"}},
-        legend={"orientation": "h", "y": -0.35, "x": 0},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},  # above: the tilted labels are below
     )
 
 
@@ -111,7 +112,7 @@ def agreement_lines(trace: Trace, method: str, highlight: int | None = None, sty
         style.bar_px,
         None,
         style=style,
-        xaxis=_axis(ys, "output step", tickangle=_tick_angle(ys, style=style), automargin=True),
+        xaxis=_axis(ys, "output step", tickangle=_tick_angle(ys, room=30, style=style), automargin=True),
         yaxis={"range": [-1.05, 1.05], "tickvals": [-1, 0, 1], "title": {"text": "Spearman ρ"}},
         shapes=shapes,
     )

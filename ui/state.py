@@ -77,6 +77,7 @@ COMPARE_PICKERS = tuple(Picker(f"compare{i}_") for i in range(4))  # Compare's p
 ATTRIBUTION_METHOD = "attribution_method"  # Attribution: which method
 ATTRIBUTION_STEP = "attribution_step_slider"  # Attribution's view of STEP
 STEP_ATTRIBUTION = "step_attribution"  # Step through: the switch that shows attribution beside α
+STEP_ATTRIBUTION_METHOD = "step_attribution_method"  # Step through: the method beside α
 _METHOD_LABELS = {"integrated_gradients": "Integrated gradients", "grad_x_input": "Gradient × input",
                   "occlusion": "Occlusion"}  # fmt: skip
 ATTRIBUTION_METHODS = {m: _METHOD_LABELS[m] for m in sorted(METHODS, key=list(_METHOD_LABELS).index)}

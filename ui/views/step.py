@@ -99,10 +99,9 @@ def _attribution(trace, t: int) -> None:
                      "contributed to log p(y_t), measured, beside where the attention looked (the Attribution page "
                      "shows it all)."):  # fmt: skip
         return
-    st.session_state.setdefault(state.ATTRIBUTION_METHOD, state.DEFAULT_ATTRIBUTION)
-    method = st.segmented_control(
+    method = st.radio(  # a horizontal radio wraps in the heatmap's narrow column, where a segmented control is cut
         "Method", list(state.ATTRIBUTION_METHODS), format_func=state.ATTRIBUTION_METHODS.get,
-        key=state.ATTRIBUTION_METHOD, required=True, label_visibility="collapsed",
+        key=state.STEP_ATTRIBUTION_METHOD, horizontal=True, label_visibility="collapsed",
     )  # fmt: skip
     selection = state.selection(cache.catalog())
     key = cache.trace_key(selection.text, selection.mode, selection.options)
