@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -154,11 +159,16 @@ def train(
     on_snapshot: Callable[[int, Seq2Seq], None] | None = None,
     snapshot_every: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    state_file: Path | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train a fresh model. Same seed and data -> bit-identical weights on CPU.
 
     on_snapshot(step, model) is called every snapshot_every steps (model in eval mode for the call), so a caller
     can trace an example and watch the alignments form. should_stop() lets a UI stop training between steps.
+    state_file: the whole training state is written there after every epoch, and a run that finds a state of the
+    same configs and data there goes on from it, to the same weights as a run never stopped (CPU). The caller
+    deletes it once the model is kept.
     """
     if not train_pairs:
         raise ConfigError("There are no training pairs.")
@@ -173,9 +183,24 @@ def train(
     steps_per_epoch = math.ceil(len(train_pairs) / cfg.batch_size)
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or 1 << 62)
     result = TrainResult(model)
-    best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
-    start = time.perf_counter()
-    for epoch in range(1, cfg.epochs + 1):
+    best_loss, best_state, bad_epochs, step, first_epoch, earlier_seconds = math.inf, None, 0, 0, 1, 0.0
+    fingerprint = _fingerprint(model_config, cfg, train_pairs, valid_pairs) if state_file else ""
+    saved = _read_state(state_file, fingerprint, log) if state_file else None
+    if saved:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["rng"])
+        generator.set_state(saved["generator"])
+        if device.type == "cuda" and "cuda_rng" in saved:
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+        best_loss, best_state, bad_epochs = saved["best_loss"], saved["best_state"], saved["bad_epochs"]
+        step, result.best_epoch, earlier_seconds = saved["step"], saved["best_epoch"], saved["seconds"]
+        result.history = [EpochReport(**report) for report in saved["history"]]
+        result.stopped_early, first_epoch = saved["stopped_early"], len(result.history) + 1
+        if saved["finished"]:
+            first_epoch = cfg.epochs + 1
+    start = time.perf_counter() - earlier_seconds
+    for epoch in range(first_epoch, cfg.epochs + 1):
         epoch_start, losses = time.perf_counter(), []
         model.train()
         for group in batch_groups(train_pairs, cfg.batch_size, generator):  # each batch made when it is needed
@@ -211,13 +236,75 @@ def train(
             bad_epochs += 1
             for group in optimizer.param_groups:
                 group["lr"] *= cfg.lr_decay
-        if step >= total or (should_stop and should_stop()):
-            break
-        if bad_epochs >= cfg.patience:
-            result.stopped_early = True
+        stop_asked = should_stop is not None and should_stop()
+        result.stopped_early = step < total and not stop_asked and bad_epochs >= cfg.patience
+        finished = step >= total or result.stopped_early
+        if state_file and not stop_asked:  # a stop mid-epoch is not a state to go on from
+            _write_state(
+                state_file,
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "generator": generator.get_state(),
+                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+                    "best_loss": best_loss,
+                    "best_state": best_state,
+                    "bad_epochs": bad_epochs,
+                    "step": step,
+                    "best_epoch": result.best_epoch,
+                    "seconds": time.perf_counter() - start,
+                    "history": [dataclasses.asdict(r) for r in result.history],
+                    "stopped_early": result.stopped_early,
+                    "finished": finished,
+                },
+            )
+        if finished or stop_asked:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
     result.steps, result.seconds = step, time.perf_counter() - start
     model.eval()
     return result
+
+
+def _fingerprint(
+    model_config: ModelConfig, train_config: TrainConfig, train_pairs: Sequence[Pair], valid_pairs: Sequence[Pair]
+) -> str:
+    """What a saved training state must have been trained on: the configs (device aside) and every pair."""
+    digest = hashlib.sha256()
+    train_fields = {k: v for k, v in train_config.to_dict().items() if k != "device"}
+    digest.update(repr((sorted(model_config.to_dict().items()), sorted(train_fields.items()))).encode())
+    for split in (train_pairs, valid_pairs):
+        digest.update(b"\x00split")
+        for source, target in split:
+            digest.update("\x1f".join(source).encode() + b"\x1e" + "\x1f".join(target).encode() + b"\x1d")
+    return digest.hexdigest()
+
+
+def _read_state(path: Path, fingerprint: str, log: Callable[[str], None] | None) -> dict[str, Any] | None:
+    """A saved training state of this very run, or None (none there, another run's, or unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
+    except Exception as error:  # a state cut off mid-write or damaged: train from the start
+        if log:
+            log(f"{path.name}: unreadable ({type(error).__name__}); training from the start")
+        return None
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
+        if log:
+            log(f"{path.name}: saved by another configuration or data; training from the start")
+        return None
+    if log:
+        log(f"{path.name}: going on after epoch {len(saved['history'])} (step {saved['step']})")
+    return saved
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    """Write whole or not at all: a kill mid-write leaves the previous state."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    torch.save(state, partial)
+    os.replace(partial, path)

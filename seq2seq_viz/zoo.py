@@ -1,7 +1,8 @@
 """The pretrained zoo: which models ship, with which shared hyperparameters, and the resumable builder.
 
 Every model of a task shares its task's hyperparameters (fair comparisons). A model whose checkpoint already
-matches its planned configs is skipped, so an interrupted build resumes where it stopped.
+matches its planned configs is skipped, and a model cut off mid-training goes on from its last finished epoch
+(`partial_state`), so an interrupted build resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def build(
                 continue
             task = get_task(task_name)
             log(f"{name}: training on {len(task.train)} pairs ...")
+            state_file = partial_state(directory, name)
             result = train(
                 model_config,
                 train_config,
@@ -141,13 +143,22 @@ def build(
                     f"{n}: epoch {r.epoch} train {r.train_loss:.3f} valid {r.valid_loss:.3f} "
                     f"acc {r.valid_accuracy:.3f} ({r.seconds:.0f}s)"
                 ),
+                state_file=state_file,
+                log=log,
             )
             extra = card_extras(task, result)
             card = _save_evaluated(result.model.cpu(), path, train_config, task.provenance, extra, zoo_dtype(task_name))
             _register(directory, card)
+            state_file.unlink(missing_ok=True)
         log(f"{name}: done in {result.seconds:.0f}s; test {_headline(card['metrics'])}")
         trained.append(name)
     return trained
+
+
+def partial_state(directory: Path, name: str) -> Path:
+    """Where a model's training state waits between epochs, so a build killed mid-model goes on from its last
+    epoch (not committed: the state holds the optimizer's moments and the best epoch's weights, in float32)."""
+    return directory / ".partial" / f"{name}.pt"
 
 
 def build_parallel(

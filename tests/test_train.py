@@ -96,3 +96,59 @@ def test_the_bucketed_batcher_covers_every_pair_once_per_epoch_and_groups_simila
     assert batch_groups(pairs, 16, torch.Generator().manual_seed(0)) != batch_groups(
         pairs, 16, torch.Generator().manual_seed(1)
     )
+
+
+class _Killed(Exception):
+    pass
+
+
+def _kill_after(epochs):
+    def on_epoch(report):
+        if report.epoch == epochs:
+            raise _Killed
+
+    return on_epoch
+
+
+def test_a_run_killed_between_epochs_goes_on_from_its_state_to_the_same_weights(tmp_path):
+    config = TrainConfig(epochs=4, batch_size=32, seed=5, device="cpu", teacher_forcing=0.5, lr_decay=0.7)
+    whole = train(SMALL, config, PAIRS, VALID)
+    state = tmp_path / "state.pt"
+    try:
+        train(SMALL, config, PAIRS, VALID, state_file=state, on_epoch=_kill_after(2))
+    except _Killed:
+        pass
+    assert state.is_file()
+    logs, epochs = [], []
+    resumed = train(SMALL, config, PAIRS, VALID, state_file=state, log=logs.append, on_epoch=epochs.append)
+    assert logs == ["state.pt: going on after epoch 1 (step 8)"]  # epoch 2's state was cut off by the kill
+    assert [e.epoch for e in epochs] == [2, 3, 4]  # only the epochs not yet saved are trained
+    assert [e.valid_loss for e in resumed.history] == [e.valid_loss for e in whole.history]
+    assert (resumed.best_epoch, resumed.steps, resumed.stopped_early) == (whole.best_epoch, whole.steps, False)
+    expected, got = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    # a finished state is not trained again
+    again = train(SMALL, config, PAIRS, VALID, state_file=state, on_epoch=epochs.append)
+    assert len(epochs) == 3 and again.steps == whole.steps
+    assert all(torch.equal(expected[k], again.model.state_dict()[k]) for k in expected)
+
+
+def test_a_state_of_other_configs_or_data_or_a_damaged_one_is_not_gone_on_from(tmp_path):
+    config = TrainConfig(epochs=2, batch_size=32, seed=5, device="cpu")
+    state = tmp_path / "state.pt"
+    train(SMALL, config, PAIRS, VALID, state_file=state)
+    fresh = train(SMALL, config, PAIRS, VALID).model.state_dict()
+    for other_config, other_pairs, why in (
+        (TrainConfig(epochs=2, batch_size=32, seed=6, device="cpu"), PAIRS, "another seed"),
+        (config, PAIRS[:-1], "one pair fewer"),
+    ):
+        logs = []
+        (tmp_path / "copy2.pt").write_bytes(state.read_bytes())
+        result = train(SMALL, other_config, other_pairs, VALID, state_file=tmp_path / "copy2.pt", log=logs.append)
+        assert logs == ["copy2.pt: saved by another configuration or data; training from the start"], why
+        assert len(result.history) == 2
+    state.write_bytes(state.read_bytes()[:1000])
+    logs = []
+    result = train(SMALL, config, PAIRS, VALID, state_file=state, log=logs.append)
+    assert logs == ["state.pt: unreadable (RuntimeError); training from the start"]
+    assert all(torch.equal(fresh[k], result.model.state_dict()[k]) for k in fresh)

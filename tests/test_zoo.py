@@ -195,3 +195,32 @@ def test_attribution_goes_into_the_cards_once_and_reevaluating_keeps_it(tmp_path
     assert zoo.add_attribution(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == []  # once
     zoo.build(names=["reverse-gru-general"], directory=tmp_path, reevaluate=True, log=logs.append)
     assert read_card(tmp_path / "reverse-gru-general")["metrics"]["attribution"] == found  # same weights: kept
+
+
+def test_a_build_killed_mid_model_goes_on_from_its_last_epoch_and_then_drops_the_state(tmp_path, monkeypatch):
+    import dataclasses
+
+    from seq2seq_viz import zoo
+
+    def short(task_name, cell, attention, device="auto"):  # the planned configs, two epochs of them
+        model_config, train_config = planned(task_name, cell, attention, device)
+        return model_config, dataclasses.replace(train_config, epochs=2)
+
+    monkeypatch.setattr(zoo, "planned", short)
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_epoch_2(progress):
+        if progress.epoch == 2:
+            raise Killed
+
+    state = zoo.partial_state(tmp_path, "reverse-gru-general")
+    with pytest.raises(Killed):
+        zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=lambda _: None, on_step=kill_in_epoch_2)
+    assert state.is_file() and not (tmp_path / "reverse-gru-general.json").exists()
+    logs = []
+    assert zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=logs.append) == ["reverse-gru-general"]
+    assert "reverse-gru-general.pt: going on after epoch 1 (step" in logs[1]
+    assert [line.split(" train ")[0] for line in logs if ": epoch " in line] == ["reverse-gru-general: epoch 2"]
+    assert not state.exists() and is_current(tmp_path / "reverse-gru-general", *short("reverse", "gru", "general"))
