@@ -21,7 +21,7 @@ from typing import Any
 from .checkpoint import load_checkpoint, paths_for, read_card, save_checkpoint, sha256_of, stored_copy, write_card
 from .config import ATTENTIONS, CELLS, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
-from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model, task_of
+from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model, source_length, task_of
 from .model import Seq2Seq
 from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
 from .tasks import Task, get_task
@@ -200,8 +200,12 @@ def _skip(directory: Path, path: Path, train_config: TrainConfig, reevaluate: bo
         card = _save_evaluated(load_checkpoint(path), path, train_config, card["provenance"], extra, dtype)
         log(f"{card['name']}: re-stored and re-evaluated ({dtype}); test {_headline(card['metrics'])}")
     elif reevaluate:  # new metrics for the weights as they are: only the card is written (its sha256 still holds)
+        model = load_checkpoint(path)
         kept = {k: v for k, v in card["metrics"].items() if k == "attribution"}  # still these weights' own
-        card = {**card, "metrics": {**evaluate_model(load_checkpoint(path), split="all"), **kept}}
+        card = {**card, "metrics": {**evaluate_model(model, split="all"), **kept}}
+        task = task_of(model)
+        if card.get("provenance") == task.provenance:  # trained on this very data: what the task says of it holds
+            card["task"] = {**(card.get("task") or {}), **_task_extras(task)["task"]}
         write_card(path, card)
         log(f"{card['name']}: re-evaluated; test {_headline(card['metrics'])}")
     else:
@@ -326,8 +330,15 @@ def card_extras(task: Task, result: TrainResult) -> dict[str, Any]:
 def _task_extras(task: Task) -> dict[str, Any]:
     """What a zoo card carries about its task: description, example inputs and test pairs for the app."""
     test_pairs = [{"source": e.source, "references": list(e.all_references)} for e in task.test[:TEST_SAMPLE]]
+    # the longest training source, counted as the by-length metrics count (the app warns past it)
+    longest = max((source_length(task, source) for source, _ in task.pairs("train")), default=0)
     return {
-        "task": {"name": task.name, "description": task.description, "train_pairs": len(task.train)},
+        "task": {
+            "name": task.name,
+            "description": task.description,
+            "train_pairs": len(task.train),
+            "longest_source": longest,
+        },
         "examples": list(task.examples),
         "test_examples": test_pairs,
     }

@@ -270,6 +270,8 @@ def test_longest_seen_reads_the_trained_lengths_from_the_card(manifest):
         assert LONG_LENGTHS[0] > TRAIN_LENGTHS[1]
     assert longest_seen(manifest["dates-gru-general"]) is None
     assert longest_seen({"metrics": {}}) is None
+    retrained = {**manifest["eng-fra-gru-general"], "task": {"name": "eng-fra", "longest_source": 27}}
+    assert longest_seen(retrained) == 27  # what the builder recorded of the training data comes first
     assert longest_seen({"metrics": {"test": {"bleu_by_length": {"1-3": 1.0, "10+": 2.0}}}}) is None
 
 

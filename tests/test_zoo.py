@@ -7,6 +7,7 @@ import pytest
 from seq2seq_viz.checkpoint import save_checkpoint
 from seq2seq_viz.config import ATTENTIONS, CELLS
 from seq2seq_viz.registry import list_models
+from seq2seq_viz.tasks.toy import TRAIN_LENGTHS
 from seq2seq_viz.zoo import adopt, is_current, plan, planned, reindex
 
 
@@ -172,6 +173,14 @@ def test_reevaluating_writes_new_metrics_and_leaves_the_weights_alone(tmp_path):
     model = load_checkpoint(tmp_path / "reverse-gru-general")  # the card's sha256 still matches
     assert model.card["metrics"] == evaluate_model(model, split="all")
     assert list_models(tmp_path)["reverse-gru-general"]["metrics"] == model.card["metrics"]
+    # trained on the task's data as it is now: the card learns the longest training source (reverse: 3-12 chars)
+    assert model.card["task"]["longest_source"] == TRAIN_LENGTHS[1] == 12
+    card = read_card(tmp_path / "reverse-gru-general")
+    del card["task"]["longest_source"]
+    card["provenance"]["seed"] = -1  # as if trained on other data
+    (tmp_path / "reverse-gru-general.json").write_text(json.dumps(card), encoding="utf-8")
+    zoo.build(names=["reverse-gru-general"], directory=tmp_path, reevaluate=True, log=logs.append)
+    assert "longest_source" not in read_card(tmp_path / "reverse-gru-general")["task"]  # cannot say what it saw
 
 
 def test_attribution_goes_into_the_cards_once_and_reevaluating_keeps_it(tmp_path, monkeypatch):
@@ -224,3 +233,4 @@ def test_a_build_killed_mid_model_goes_on_from_its_last_epoch_and_then_drops_the
     assert "reverse-gru-general.pt: going on after epoch 1 (step" in logs[1]
     assert [line.split(" train ")[0] for line in logs if ": epoch " in line] == ["reverse-gru-general: epoch 2"]
     assert not state.exists() and is_current(tmp_path / "reverse-gru-general", *short("reverse", "gru", "general"))
+    assert list_models(tmp_path)["reverse-gru-general"]["task"]["longest_source"] == TRAIN_LENGTHS[1]

@@ -68,6 +68,15 @@ def test_eng_fra_by_length_is_bleu_and_the_chart_dashes_the_baseline(manifest):
     styles = {line.name: (line.line.color, line.line.dash, line.line.width) for line in figure.data}
     assert styles["eng-fra-gru-none"] == (zoo_charts.MUTED, "solid", 1.5)  # the baseline is grey
     assert styles["eng-fra-gru-general"] == (zoo_charts.ATTENTION_COLORS["general"], "solid", 4)
+    # models retrained on joined pairs (up to 27 words): the selected one's training length places the line
+    mixed = {**eng_fra, "eng-fra-gru-general": {**eng_fra["eng-fra-gru-general"], "task": {"longest_source": 27}}}
+    assert not zoo_charts.by_length_chart(mixed, selected="eng-fra-gru-general").layout.shapes  # all lengths seen
+    (edge,) = zoo_charts.by_length_chart(mixed, selected="eng-fra-gru-none").layout.shapes
+    assert edge.x0 == 2.5
+    assert not zoo_charts.by_length_chart(mixed).layout.shapes  # the models disagree and none is selected
+    fifteen = {**eng_fra, "eng-fra-gru-general": {**eng_fra["eng-fra-gru-general"], "task": {"longest_source": 15}}}
+    (edge,) = zoo_charts.by_length_chart(fifteen, selected="eng-fra-gru-general").layout.shapes
+    assert edge.x0 == 4.5  # between 14-17 (holds 15) and 18-22
 
 
 def test_shared_settings_are_what_makes_a_task_fair(manifest):

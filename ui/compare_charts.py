@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,8 @@ import plotly.graph_objects as go
 from .charts import MARGIN, MUTED, TOOLBAR_PX, _figure, _trace
 from .style import NORMAL, ChartStyle
 from .text import chart_labels
+from .zoo_charts import bucket_bounds, longest_seen, metrics_of
 from .zoo_charts import by_length as _card_by_length
-from .zoo_charts import metrics_of
 
 if TYPE_CHECKING:  # charts read Traces but never import the core (which imports torch)
     from seq2seq_viz.trace import Trace
@@ -181,52 +180,6 @@ def output_prob_lines(traces: tuple, labels: tuple[str, ...], style: ChartStyle 
         legend=legend,
         showlegend=True,
     )
-
-
-_BUCKET = re.compile(r"^\s*(\d+)\s*(?:(\+)|-\s*(\d+))?\s*$")
-
-
-def bucket_bounds(label: str) -> tuple[int, int | None]:
-    """The lengths a by-length bucket holds, from its label: "4-6" → (4, 6), "10+" → (10, None), "5" → (5, 5)
-    (the labels seq2seq_viz.metrics.bucket_label writes)."""
-    match = _BUCKET.match(label)
-    if not match:
-        raise ValueError(f"{label!r} is not a length bucket such as 4-6, 10+ or 5.")
-    low = int(match[1])
-    return low, None if match[2] else int(match[3] or low)
-
-
-def _buckets(entry: Entry, split: str) -> list[str]:
-    """The by-length bucket labels one split of a card holds (BLEU's or exact match's), in length order."""
-    values = (entry.get("metrics") or {}).get(split) or {}
-    series = values.get("bleu_by_length") or values.get("exact_match_by_length") or {}
-    return sorted(series, key=bucket_bounds) if isinstance(series, Mapping) else []
-
-
-def longest_seen(entry: Entry) -> int | None:
-    """The longest source (characters for character-level tasks, words without punctuation for word-level ones:
-    the length the card's by-length metrics count) that the model's data covers, or None when the card cannot say.
-
-    Read from the test split's by-length buckets, the only lengths a card records:
-    - translation (bleu_by_length): the test sentences are drawn from the same pairs as training, stratified by
-      length, and the buckets end in an open "10+", so the last bucket's upper bound is the longest test source
-      (eng-fra: 9 words, which is also its longest training source); an open last bucket says no bound: None.
-    - toy tasks with a test_long split (reverse, sort, copy): test holds the trained lengths (3-12) and test_long
-      the lengths never trained on, so the last *test* bucket's upper bound is the longest trained (12).
-    - exact match without test_long (dates): None. Its buckets stop at 20 characters whatever the data, and a
-      quarter of the dates in its test and training sets are longer (up to 35), so 20 would cry wolf.
-    config.max_source_len is not used: it is the longest input the model accepts (40 for the toy tasks trained on
-    12 at most), not what it has seen.
-    """
-    metrics = entry.get("metrics") or {}
-    test = metrics.get("test") or {}
-    if isinstance(test.get("bleu_by_length"), Mapping):
-        buckets = _buckets(entry, "test")
-    elif isinstance(test.get("exact_match_by_length"), Mapping) and metrics.get("test_long"):
-        buckets = _buckets(entry, "test")
-    else:
-        return None
-    return bucket_bounds(buckets[-1])[1] if buckets else None
 
 
 def _length_series(entries: Sequence[tuple[str, Entry]]) -> tuple[str, list[tuple[int, str, dict[str, float]]]]:

@@ -7,6 +7,7 @@ metrics, training, provenance). Model names come from files, not users, but stil
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -226,6 +227,57 @@ def variant_heatmap(
     )
 
 
+_BUCKET = re.compile(r"^\s*(\d+)\s*(?:(\+)|-\s*(\d+))?\s*$")
+
+
+def bucket_bounds(label: str) -> tuple[int, int | None]:
+    """The lengths a by-length bucket holds, from its label: "4-6" → (4, 6), "10+" → (10, None), "5" → (5, 5)
+    (the labels seq2seq_viz.metrics.bucket_label writes)."""
+    match = _BUCKET.match(label)
+    if not match:
+        raise ValueError(f"{label!r} is not a length bucket such as 4-6, 10+ or 5.")
+    low = int(match[1])
+    return low, None if match[2] else int(match[3] or low)
+
+
+def _buckets(entry: Entry, split: str) -> list[str]:
+    """The by-length bucket labels one split of a card holds (BLEU's or exact match's), in length order."""
+    values = (entry.get("metrics") or {}).get(split) or {}
+    series = values.get("bleu_by_length") or values.get("exact_match_by_length") or {}
+    return sorted(series, key=bucket_bounds) if isinstance(series, Mapping) else []
+
+
+def longest_seen(entry: Entry) -> int | None:
+    """The longest source (characters for character-level tasks, words without punctuation for word-level ones:
+    the length the card's by-length metrics count) that the model's data covers, or None when the card cannot say.
+
+    The card's task.longest_source when the builder recorded it (the longest training source, counted so; the
+    eng-fra models trained on joined pairs reach 27 words). Cards from before that field are read from the test
+    split's by-length buckets:
+    - translation (bleu_by_length): the test sentences are drawn from the same pairs as training, stratified by
+      length, and the buckets end in an open "10+", so the last bucket's upper bound is the longest test source
+      (eng-fra: 9 words, which is also its longest training source); an open last bucket says no bound: None.
+    - toy tasks with a test_long split (reverse, sort, copy): test holds the trained lengths (3-12) and test_long
+      the lengths never trained on, so the last *test* bucket's upper bound is the longest trained (12).
+    - exact match without test_long (dates): None. Its buckets stop at 20 characters whatever the data, and a
+      quarter of the dates in its test and training sets are longer (up to 35), so 20 would cry wolf.
+    config.max_source_len is not used: it is the longest input the model accepts (40 for the toy tasks trained on
+    12 at most), not what it has seen.
+    """
+    recorded = (entry.get("task") or {}).get("longest_source")
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0:
+        return recorded
+    metrics = entry.get("metrics") or {}
+    test = metrics.get("test") or {}
+    if isinstance(test.get("bleu_by_length"), Mapping):
+        buckets = _buckets(entry, "test")
+    elif isinstance(test.get("exact_match_by_length"), Mapping) and metrics.get("test_long"):
+        buckets = _buckets(entry, "test")
+    else:
+        return None
+    return bucket_bounds(buckets[-1])[1] if buckets else None
+
+
 def by_length(entry: Entry) -> tuple[str, list[str], list[float]]:
     """(what is measured, length buckets, values) of one model: BLEU by source length for translation (the
     longer inputs made by joining test sentences, test_joined, after the test split's), else exact match % by
@@ -282,9 +334,15 @@ def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, s
     note = " (the longest buckets were never seen in training)" if unseen else ""
     marks: dict[str, Any] = {}
     if joined:
-        note = " (10+ words: test sentences joined, longer than any the models were trained on)"
-        if "10-13" in buckets:  # a dashed line where the training inputs end (categories sit at 0, 1, 2, ...)
-            edge = buckets.index("10-13") - 0.5
+        note = " (10+ words: test sentences joined)"
+        # where the training inputs end: the selected model's, or all models' when they agree (a zoo part
+        # retrained on joined pairs reaches 27 words, the rest 9)
+        known = {n for n in (longest_seen(entry) for entry in entries.values()) if n is not None}
+        longest = longest_seen(entries[selected]) if selected in entries else None
+        longest = longest if longest is not None else (known.pop() if len(known) == 1 else None)
+        past = [i for i, b in enumerate(buckets) if longest is not None and bucket_bounds(b)[0] > longest]
+        if past:  # a dashed line before the first bucket longer than training (categories sit at 0, 1, 2, ...)
+            edge = past[0] - 0.5
             marks = {
                 "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": edge, "x1": edge, "y0": 0, "y1": 1,
                             "line": {"color": MUTED, "dash": "dash", "width": 1.5}}],
