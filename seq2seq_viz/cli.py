@@ -198,19 +198,74 @@ def bleu_grid(models: dict) -> str:
 
 
 def length_table(models: dict) -> str:
-    """eng-fra BLEU by source length in words: the test split (1-9 words), then joins of its sentences (10-27)."""
+    """eng-fra BLEU by source length in words: the test split (1-9 words), then joins of its sentences (10-27); the
+    longest training source each card records ("–": a card from before the builder recorded it, trained on the
+    original pairs of at most 9 words); test and joined BLEU and the fall between them. Then the length targets
+    (length_targets)."""
     from .metrics import LENGTH_BUCKETS, LONG_LENGTH_BUCKETS, bucket_label
 
     labels = [bucket_label(b) for b in (*LENGTH_BUCKETS[:-1], *LONG_LENGTH_BUCKETS[:-1])]
-    rows = ["| model | " + " | ".join(labels) + " |", "|---" + "|--:" * len(labels) + "|"]
-    for name, entry in models.items():
-        if entry.get("config", {}).get("task") != "eng-fra":
-            continue
+    columns = ["model", "trained ≤", *labels, "test", "joins", "fall"]
+    rows = ["| " + " | ".join(columns) + " |", "|---" + "|--:" * (len(columns) - 1) + "|"]
+    eng_fra = {name: entry for name, entry in models.items() if entry.get("config", {}).get("task") == "eng-fra"}
+    for name, entry in eng_fra.items():
         metrics = entry.get("metrics", {})
         series = {**(metrics.get("test") or {}).get("bleu_by_length", {}),
                   **(metrics.get("test_joined") or {}).get("bleu_by_length", {})}  # fmt: skip
-        rows.append(f"| {name} | " + " | ".join(_fmt(series.get(label)) for label in labels) + " |")
-    return "\n".join(rows)
+        test, joins = _short_and_joined(entry)
+        cells = [
+            _fmt((entry.get("task") or {}).get("longest_source"), digits=0),
+            *(_fmt(series.get(label)) for label in labels),
+            _fmt(test),
+            _fmt(joins),
+            _fmt(None if test is None or joins is None else joins - test),
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join([*rows, "", *length_targets(eng_fra)])
+
+
+def _short_and_joined(entry: dict) -> tuple[float | None, float | None]:
+    """(test BLEU, BLEU on the 10-27-word joins of test sentences) of a card."""
+    metrics = entry.get("metrics", {})
+    return (metrics.get("test") or {}).get("bleu"), (metrics.get("test_joined") or {}).get("bleu")
+
+
+def _met(held: bool) -> str:
+    return "met" if held else "not met"
+
+
+def length_targets(eng_fra: dict) -> list[str]:
+    """Issue 14's targets, as the cards measure them: the best test BLEU (≥ 45); the best attention model on the
+    joins within 8 BLEU of its test score; the fixed-context models falling further."""
+    scored = {name: _short_and_joined(entry) for name, entry in eng_fra.items()}
+    scored = {name: (test, joins) for name, (test, joins) in scored.items() if test is not None and joins is not None}
+    if not scored:
+        return ["No eng-fra model with test and joined scores is installed."]
+    on_joins = [n for n, e in eng_fra.items() if ((e.get("task") or {}).get("longest_source") or 0) > 9]
+    best = max(scored, key=lambda n: scored[n][0])
+    attention = [n for n in scored if eng_fra[n]["config"]["attention"] != "none"]
+    fixed = sorted(n for n in scored if eng_fra[n]["config"]["attention"] == "none")
+
+    def fall(name: str) -> str:
+        test, joins = scored[name]
+        return f"`{name}` {test:.1f} → {joins:.1f} ({joins - test:+.1f})"
+
+    lines = [
+        f"- Trained on joined pairs (sources up to 27 words): {len(on_joins)} of {len(eng_fra)} models"
+        + (f" ({', '.join(f'`{n}`' for n in sorted(on_joins))})" if on_joins and len(on_joins) < len(eng_fra) else "")
+        + ".",
+        f"- Best test BLEU: `{best}` {scored[best][0]:.1f} (target ≥ 45: {_met(scored[best][0] >= 45)}).",
+    ]
+    if attention:
+        leader = max(attention, key=lambda n: scored[n][1])
+        held = scored[leader][1] >= scored[leader][0] - 8
+        lines.append(
+            f"- Best attention model on the 10–27-word joins: {fall(leader)} (target within 8 BLEU of its test score: "
+            f"{_met(held)})."
+        )
+    if fixed:
+        lines.append(f"- Fixed context, test → joins: {'; '.join(fall(n) for n in fixed)}.")
+    return lines
 
 
 def attribution_table(models: dict) -> str:

@@ -172,3 +172,36 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
     process.stdout.close()  # as head does after its line
     assert process.wait(timeout=120) == 0
     assert b"Broken pipe" not in process.stderr.read()
+
+
+def test_the_length_targets_read_the_cards():
+    from seq2seq_viz.cli import length_table, length_targets
+
+    def card(attention, test, joins, longest=None):
+        entry = {"config": {"task": "eng-fra", "attention": attention},
+                 "metrics": {"test": {"bleu": test, "bleu_by_length": {"1-3": test}},
+                             "test_joined": {"bleu": joins, "bleu_by_length": {"23-27": joins}}}}  # fmt: skip
+        return entry | ({"task": {"longest_source": longest}} if longest else {})
+
+    zoo = {
+        "a-dot": card("dot", 46.0, 39.5, 27),
+        "a-concat": card("concat", 47.0, 30.0, 27),
+        "a-none": card("none", 40.0, 12.0),
+    }
+    assert length_targets(zoo) == [
+        "- Trained on joined pairs (sources up to 27 words): 2 of 3 models (`a-concat`, `a-dot`).",
+        "- Best test BLEU: `a-concat` 47.0 (target ≥ 45: met).",
+        "- Best attention model on the 10–27-word joins: `a-dot` 46.0 → 39.5 (-6.5) (target within 8 BLEU of its "
+        "test score: met).",
+        "- Fixed context, test → joins: `a-none` 40.0 → 12.0 (-28.0).",
+    ]
+    zoo["a-dot"] = card("dot", 44.0, 35.0, 27)
+    assert length_targets(zoo)[2].endswith(
+        "`a-dot` 44.0 → 35.0 (-9.0) (target within 8 BLEU of its test score: not met)."
+    )
+    zoo["a-concat"] = card("concat", 44.9, 30.0, 27)
+    assert length_targets(zoo)[1] == "- Best test BLEU: `a-concat` 44.9 (target ≥ 45: not met)."
+    table = length_table(zoo).splitlines()
+    assert table[2] == "| a-dot | 27 | 44.0 | – | – | – | – | – | 35.0 | 44.0 | 35.0 | -9.0 |"
+    assert table[4] == "| a-none | – | 40.0 | – | – | – | – | – | 12.0 | 40.0 | 12.0 | -28.0 |"
+    assert length_targets({}) == ["No eng-fra model with test and joined scores is installed."]
