@@ -365,7 +365,7 @@ def _train(args) -> int:
     from .config import ModelConfig, TrainConfig
     from .evaluate import evaluate_model
     from .tasks import get_task
-    from .train import train
+    from .train import build_vocabs, train
     from .zoo import card_extras
 
     if args.task == "pairs":
@@ -406,6 +406,7 @@ def _train(args) -> int:
         train_config,
         task.pairs("train"),
         task.pairs("valid"),
+        vocabs=build_vocabs(task.vocab_pairs(), train_config.min_freq, train_config.max_vocab),
         on_step=bar.update,
         on_epoch=lambda r: bar.write(
             f"epoch {r.epoch}: train {r.train_loss:.3f} valid {r.valid_loss:.3f} acc {r.valid_accuracy:.3f}"

@@ -184,7 +184,9 @@ def train(
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or 1 << 62)
     result = TrainResult(model)
     best_loss, best_state, bad_epochs, step, first_epoch, earlier_seconds = math.inf, None, 0, 0, 1, 0.0
-    fingerprint = _fingerprint(model_config, cfg, train_pairs, valid_pairs) if state_file else ""
+    fingerprint = (
+        _fingerprint(model_config, cfg, train_pairs, valid_pairs, (source_vocab, target_vocab)) if state_file else ""
+    )
     saved = _read_state(state_file, fingerprint, log) if state_file else None
     if saved:
         model.load_state_dict(saved["model"])
@@ -270,12 +272,19 @@ def train(
 
 
 def _fingerprint(
-    model_config: ModelConfig, train_config: TrainConfig, train_pairs: Sequence[Pair], valid_pairs: Sequence[Pair]
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    train_pairs: Sequence[Pair],
+    valid_pairs: Sequence[Pair],
+    vocabs: tuple[Vocab, Vocab],
 ) -> str:
-    """What a saved training state must have been trained on: the configs (device aside) and every pair."""
+    """What a saved training state must have been trained on: the configs (device aside), the vocabularies and
+    every pair."""
     digest = hashlib.sha256()
     train_fields = {k: v for k, v in train_config.to_dict().items() if k != "device"}
     digest.update(repr((sorted(model_config.to_dict().items()), sorted(train_fields.items()))).encode())
+    for vocab in vocabs:
+        digest.update(b"\x00vocab" + "\x1f".join(vocab.tokens).encode())
     for split in (train_pairs, valid_pairs):
         digest.update(b"\x00split")
         for source, target in split:

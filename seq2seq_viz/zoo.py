@@ -25,7 +25,7 @@ from .evaluate import ATTRIBUTION_EXAMPLES, attribution_metrics, evaluate_model,
 from .model import Seq2Seq
 from .registry import list_models, manifest_entry, pretrained_dir, write_manifest
 from .tasks import Task, get_task
-from .train import Progress, TrainResult, train
+from .train import Progress, TrainResult, build_vocabs, train
 
 # Card fields save_checkpoint writes itself; everything else (training, task, examples) is carried over.
 CARD_CORE = {
@@ -138,6 +138,7 @@ def build(
                 train_config,
                 task.pairs("train"),
                 task.pairs("valid"),
+                vocabs=build_vocabs(task.vocab_pairs(), train_config.min_freq, train_config.max_vocab),
                 on_step=on_step,
                 on_epoch=lambda r, n=name: log(
                     f"{n}: epoch {r.epoch} train {r.train_loss:.3f} valid {r.valid_loss:.3f} "

@@ -384,3 +384,24 @@ def test_eng_fra_training_joins_hold_training_sentences_only(eng_fra):
         lengths.add(len(sources))
         assert any(example.target.startswith(target + " ") for target in targets[sources[0]])
     assert lengths == {2, 3}
+
+
+def test_eng_fra_vocabularies_count_the_original_pairs_not_their_joins(eng_fra):
+    """Joins repeat words; counted in, a word seen once would pass min_freq 2 when its pair is joined."""
+    from collections import Counter
+
+    from seq2seq_viz.train import build_vocabs
+
+    count = eng_fra.provenance["joined_training_pairs"]
+    assert eng_fra.joins == count > 0
+    originals = eng_fra.train[:-count]
+    assert eng_fra.vocab_pairs() == [(eng_fra.tokens(e.source), eng_fra.tokens(e.target)) for e in originals]
+    source_counts = Counter(t for e in originals for t in eng_fra.tokens(e.source))
+    target_counts = Counter(t for e in originals for t in eng_fra.tokens(e.target))
+    source, target = build_vocabs(eng_fra.vocab_pairs(), min_freq=2)
+    assert set(source.tokens[4:]) == {t for t, n in source_counts.items() if n >= 2}
+    assert set(target.tokens[4:]) == {t for t, n in target_counts.items() if n >= 2}
+    inflated = build_vocabs(eng_fra.pairs("train"), min_freq=2)  # what counting the joins would have given
+    assert len(inflated[1]) > len(target) + 1000
+    joined_words = {t for e in eng_fra.train[-count:] for t in eng_fra.tokens(e.source)}
+    assert joined_words <= set(source_counts)  # a join brings no word of its own

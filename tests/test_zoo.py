@@ -234,3 +234,26 @@ def test_a_build_killed_mid_model_goes_on_from_its_last_epoch_and_then_drops_the
     assert [line.split(" train ")[0] for line in logs if ": epoch " in line] == ["reverse-gru-general: epoch 2"]
     assert not state.exists() and is_current(tmp_path / "reverse-gru-general", *short("reverse", "gru", "general"))
     assert list_models(tmp_path)["reverse-gru-general"]["task"]["longest_source"] == TRAIN_LENGTHS[1]
+
+
+def test_the_builder_counts_the_vocabulary_over_the_original_pairs_not_the_joins(tmp_path, monkeypatch):
+    import dataclasses
+
+    from seq2seq_viz import zoo
+    from seq2seq_viz.checkpoint import read_card
+    from seq2seq_viz.tasks import get_task
+    from seq2seq_viz.tasks.base import Example
+
+    reverse = get_task("reverse")
+    assert "Z" not in {c for e in reverse.train for c in e.source}
+    joined = dataclasses.replace(reverse, train=(*reverse.train, Example("abZ", "Zba")), joins=1)
+    monkeypatch.setattr(zoo, "get_task", lambda name: joined)
+
+    def brief(task_name, cell, attention, device="auto"):
+        model_config, train_config = planned(task_name, cell, attention, device)
+        return model_config, dataclasses.replace(train_config, epochs=1, max_steps=3)
+
+    monkeypatch.setattr(zoo, "planned", brief)
+    zoo.build(names=["reverse-gru-general"], directory=tmp_path, log=lambda _: None)
+    card = read_card(tmp_path / "reverse-gru-general")
+    assert "Z" not in card["source_vocab"] and "a" in card["source_vocab"]

@@ -42,6 +42,9 @@ class Task:
     model_defaults: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields shared by the task's zoo
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields shared by the task's zoo
     examples: tuple[str, ...] = ()  # inputs to offer in the app
+    # the last `joins` training examples join others (eng-fra): they lengthen the inputs but add no word, so the
+    # vocabulary counts the others only (counted in, they would lift words seen once over min_freq 2)
+    joins: int = 0
 
     def tokens(self, text: str) -> list[str]:
         return tokenize(text, self.level, self.lowercase)
@@ -50,3 +53,7 @@ class Task:
         """Tokenized (source, target) pairs of a split, ready for training."""
         examples = getattr(self, split) if split in ("train", "valid", "test") else self.extra_tests[split]
         return [(self.tokens(e.source), self.tokens(e.target)) for e in examples]
+
+    def vocab_pairs(self) -> list[tuple[list[str], list[str]]]:
+        """The tokenized training pairs the vocabularies count: all but the joins."""
+        return [(self.tokens(e.source), self.tokens(e.target)) for e in self.train[: len(self.train) - self.joins]]

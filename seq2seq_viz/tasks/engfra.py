@@ -195,6 +195,7 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
         valid=tuple(scored(key) for key in valid_keys),
         test=test,
         extra_tests={"joined": joined(test, JOINED_BUCKETS, JOINED_PER_BUCKET, random.Random(f"eng-fra-join:{seed}"))},
+        joins=len(joins),
         provenance={
             "source": "Tatoeba Project (tatoeba.org) and manythings.org/anki",
             "license": "CC-BY 2.0 (France)",
