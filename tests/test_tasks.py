@@ -258,7 +258,7 @@ def test_eng_fra_sizes_and_provenance(eng_fra, eng_fra_path, french_by_english):
     held_out_pairs = sum(len(french_by_english[key]) for key in _keys(eng_fra.valid + eng_fra.test))
     joins = eng_fra.provenance["joined_training_pairs"]
     assert len(eng_fra.train) - joins + held_out_pairs == n_pairs  # every train pair is its own example, then joins
-    assert joins == int(0.25 * (n_pairs - held_out_pairs))
+    assert joins == 12000
     assert eng_fra.provenance["sha256"] == hashlib.sha256(data).hexdigest()
     assert eng_fra.provenance["pairs"] == n_pairs
     assert eng_fra.provenance["license"] == "CC-BY 2.0 (France)"
@@ -323,7 +323,7 @@ def test_eng_fra_env_var_points_the_builder_at_another_file(tmp_path, monkeypatc
     monkeypatch.setenv(ENV_VAR, str(path))
     task = build_eng_fra()
     assert task.provenance["file"] == "mine.tsv" and task.provenance["pairs"] == 6500
-    assert (len(task.train), len(task.valid), len(task.test)) == (3500 + 875, 1000, 2000)  # + a quarter joined
+    assert (len(task.train), len(task.valid), len(task.test)) == (3500 + 4 * 175, 1000, 2000)  # + 1 join per 20
 
 
 def test_eng_fra_joined_tests_are_test_sentences_only_and_fill_every_length(eng_fra):
@@ -361,10 +361,12 @@ def _words_of(text: str) -> int:
 
 
 def test_eng_fra_training_joins_hold_training_sentences_only(eng_fra):
-    """Each joined training pair is 2-3 original training pairs, found again by splitting it at the training
-    sources it starts with; so no test or validation sentence enters training through a join."""
+    """Each joined training pair is 3-5 original training pairs, found again by splitting it at the training
+    sources it starts with; so no test or validation sentence enters training through a join. 3,000 joins fill
+    each length bucket of test_joined, 10-27 words."""
     count = eng_fra.provenance["joined_training_pairs"]
     originals, joins = eng_fra.train[:-count], eng_fra.train[-count:]
+    assert count == 4 * 3000
     targets: dict[str, list[str]] = {}
     for e in originals:
         targets.setdefault(e.source, []).append(e.target)
@@ -372,18 +374,23 @@ def test_eng_fra_training_joins_hold_training_sentences_only(eng_fra):
     for source in {e.source for e in originals}:
         by_first_word.setdefault(source.split()[0], []).append(source)
     held_out = _keys(eng_fra.valid + eng_fra.test)
-    lengths = set()
-    for example in joins[:3000]:
+    parts_seen = set()
+    for example in joins[::4]:
         sources, rest = [], example.source
         while rest:
             candidates = by_first_word[rest.split()[0]]
             head = max((s for s in candidates if rest == s or rest.startswith(s + " ")), key=len)
             sources.append(head)
             rest = rest[len(head) + 1 :]
-        assert 2 <= len(sources) <= 3 and not {normalize(s, lowercase=True) for s in sources} & held_out
-        lengths.add(len(sources))
+        assert 2 <= len(sources) <= 5 and not {normalize(s, lowercase=True) for s in sources} & held_out
+        parts_seen.add(len(sources))
         assert any(example.target.startswith(target + " ") for target in targets[sources[0]])
-    assert lengths == {2, 3}
+    assert parts_seen == {3, 4, 5}  # as many as a bucket's length takes: 3 of the 4.6-word sentences for 10-13
+    words = [sum(any(c.isalnum() for c in t) for t in eng_fra.tokens(e.source)) for e in joins]
+    for low, high in ((10, 13), (14, 17), (18, 22), (23, 27)):
+        assert sum(low <= n <= high for n in words) == 3000
+    assert eng_fra.model_defaults["max_source_len"] > max(len(eng_fra.tokens(e.source)) + 1 for e in joins)
+    assert eng_fra.model_defaults["max_output_len"] > max(len(eng_fra.tokens(e.target)) + 1 for e in joins)
 
 
 def test_eng_fra_vocabularies_count_the_original_pairs_not_their_joins(eng_fra):

@@ -17,12 +17,17 @@ ENV_VAR = "SEQ2SEQ_VIZ_ENG_FRA"
 N_VALID, N_TEST = 1000, 2000  # English sentences, not pairs
 LESSON_SENTENCES = ("I am cold.", "I love learning.", "The weather is nice today.")  # the lesson plan's examples
 LONGEST_STRATUM = 9  # sentences of 9 words or more share one stratum ("9+")
-# test_joined: long inputs made of 2-3 test sentences, 250 per length (words) from where the test split stops (its
-# sentences have at most 9 words) to the 27 that three of them reach
+# test_joined: long inputs made of 2-5 test sentences (as many as a length takes on average), 250 per length bucket
+# (words) from where the test split stops (its sentences have at most 9 words) to 27
 JOINED_BUCKETS = ((10, 13), (14, 17), (18, 22), (23, 27))
 JOINED_PER_BUCKET = 250
-TRAIN_JOIN_PARTS = (2, 3)  # training pairs joined into one: sources up to ~27 words
-TRAIN_JOINS_PER_PAIR = 0.25  # joins added to training, per original training pair (about 1.6x the target tokens)
+# Joins of training pairs added to training, built as test_joined is (joined) but of training sentences only: 3,000
+# per length bucket (a smaller file: one per 20 training pairs), of as many sentences as the length takes on
+# average, 3 for 10-13 words up to 5 for 23-27. Joins of 2-3 would not reach the long buckets: of 71k training
+# sentences 279 have more than 7 words, so three of them make 21 words at most but for a few. The 12,000 joins
+# hold 293k target tokens beside the originals' 454k (an epoch takes ~1.6x as long).
+TRAIN_JOINS_PER_BUCKET = 3000
+TRAIN_PAIRS_PER_JOIN = 20
 JOINED_REFERENCES_MAX = 20  # references of one join: products of its parts' references, the first ones
 
 # The directory that holds the seq2seq_viz package; the shared data lives beside it (see shared/data/README.md).
@@ -129,15 +134,6 @@ def joined(
     return tuple(result)
 
 
-def training_joins(examples: Sequence[Example], count: int, rng: random.Random) -> tuple[Example, ...]:
-    """`count` joins (_join) of 2 or 3 distinct training examples each (TRAIN_JOIN_PARTS), so a model sees
-    inputs up to three sentences long (up to ~27 words here) and learns that a translation can go on past the
-    first full stop. Drawn from the training examples alone: no test or validation sentence enters training."""
-    if len(examples) < max(TRAIN_JOIN_PARTS):
-        return ()
-    return tuple(_join(examples, rng.sample(range(len(examples)), rng.choice(TRAIN_JOIN_PARTS))) for _ in range(count))
-
-
 def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0) -> Task:
     """Train on every pair; valid (1000) and test (2000) hold English sentences no train pair has, each scored
     against all its French translations. The held-out sentences are drawn per length (1..9+ words) in proportion."""
@@ -182,9 +178,9 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
     originals = tuple(
         Example(english, french) for key, group in groups.items() if key not in held_out for english, french in group
     )
-    joins = training_joins(
-        originals, int(len(originals) * TRAIN_JOINS_PER_PAIR), random.Random(f"eng-fra-train-join:{seed}")
-    )
+    # drawn from the training pairs alone: no test or validation sentence enters training through a join
+    per_bucket = min(TRAIN_JOINS_PER_BUCKET, len(originals) // TRAIN_PAIRS_PER_JOIN)
+    joins = joined(originals, JOINED_BUCKETS, per_bucket, random.Random(f"eng-fra-train-join:{seed}"))
     train = originals + joins
     return Task(
         name="eng-fra",
@@ -203,7 +199,7 @@ def build_eng_fra(data_path: str | os.PathLike[str] | None = None, seed: int = 0
             "file": path.name,
             "sha256": sha256,
             "pairs": len(pairs),
-            "joined_training_pairs": len(joins),  # each 2-3 training pairs joined (training_joins)
+            "joined_training_pairs": len(joins),  # 3-5 training pairs joined, 10-27 words (joined)
             "seed": seed,
         },
         model_defaults={
