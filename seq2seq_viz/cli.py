@@ -265,6 +265,15 @@ def length_targets(eng_fra: dict) -> list[str]:
         )
     if fixed:
         lines.append(f"- Fixed context, test → joins: {'; '.join(fall(n) for n in fixed)}.")
+    minutes = [
+        eng_fra[n]["training"]["seconds"] / 60 for n in sorted(on_joins) if "seconds" in eng_fra[n].get("training", {})
+    ]
+    if minutes:
+        lines.append(
+            f"- Training on the joins: {min(minutes):.0f}–{max(minutes):.0f} min a model on one core (mean "
+            f"{sum(minutes) / len(minutes):.0f}, {len(minutes)} models); all 15 at that mean: "
+            f"{15 * sum(minutes) / len(minutes) / 60:.1f} core-hours."
+        )
     return lines
 
 
