@@ -53,7 +53,9 @@ def test_grid_holds_each_variants_metric_and_gaps_for_missing_ones(zoo):  # noqa
     assert len(at.dataframe) == 1 and list(at.dataframe[0].value["model"]) == sorted(expected.values())
     (shares,) = [c.value for c in at.caption if c.value.startswith("Every one of them shares")]
     assert "char level" in shares and "float32 weights" in shares  # what differs (bidirectional) is not claimed
-    assert "bidirectional" not in shares
+    assert "bidirectional encoder" not in shares
+    said = shares.replace("\\", "")  # markdown-escaped
+    assert said.endswith("Besides the cell and the attention, they differ in bidirectional; fixed context.")
 
 
 def test_choosing_aer_reverses_the_scale_and_leaves_fixed_context_models_blank(zoo):  # noqa: F811

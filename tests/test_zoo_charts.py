@@ -204,3 +204,20 @@ def test_attribution_agreement_is_a_measure_of_the_grid(manifest):
     assert aer.lower_is_better and aer.value(dates["dates-gru-none"]) == pytest.approx(
         dates["dates-gru-none"]["metrics"]["attribution"]["integrated_gradients"]["aer"]
     )
+
+
+def test_differences_name_what_besides_cell_and_attention_differs(manifest):
+    eng_fra = _task(manifest, "eng-fra")
+    assert zoo_charts.differences(eng_fra) == []  # one recipe: the comparison is fair
+    retrained = {"eng-fra-gru-none", "eng-fra-gru-concat"}  # as a rebuild on joined pairs leaves the zoo part-way
+    mixed = {
+        name: {**entry, "task": {"longest_source": 27}, "config": {**entry["config"], "max_source_len": 48}}
+        if name in retrained
+        else entry
+        for name, entry in eng_fra.items()
+    }
+    assert zoo_charts.differences(mixed) == [
+        "max source len",
+        "the training data: eng-fra-gru-concat, eng-fra-gru-none on sources of up to 27 words; 13 of the 15 on "
+        "sources of up to 9 words",
+    ]

@@ -437,18 +437,53 @@ def table_numbers(entries: Mapping[str, Entry]) -> dict[str, dict[str, str | Non
     return columns
 
 
+def _settings(entry: Entry) -> dict[str, Any]:
+    """A card's configuration, training settings and weight storage in one flat dict, less what differs by design
+    (cell, attention) and where it ran (device)."""
+    return {
+        **{k: v for k, v in (entry.get("config") or {}).items() if k not in ("cell", "attention")},
+        **{f"train.{k}": v for k, v in (entry.get("train_config") or {}).items() if k != "device"},
+        **({"dtype": entry["dtype"]} if entry.get("dtype") else {}),
+    }
+
+
 def shared_settings(entries: Mapping[str, Entry]) -> dict[str, Any]:
     """The configuration, training settings and weight storage every one of these models shares (what makes them
     comparable), leaving out what differs by design (cell, attention)."""
     merged: dict[str, Any] | None = None
     for entry in entries.values():
-        flat = {
-            **{k: v for k, v in (entry.get("config") or {}).items() if k not in ("cell", "attention")},
-            **{f"train.{k}": v for k, v in (entry.get("train_config") or {}).items() if k != "device"},
-            **({"dtype": entry["dtype"]} if entry.get("dtype") else {}),
-        }
+        flat = _settings(entry)
         merged = flat if merged is None else {k: v for k, v in merged.items() if k in flat and flat[k] == v}
     return merged or {}
+
+
+def differences(entries: Mapping[str, Entry]) -> list[str]:
+    """What besides the cell and the attention differs between these models, in words: the settings that are not
+    the same on every card, then the training data's longest source where the cards record different ones (a zoo
+    part-way through a rebuild on new data)."""
+    flats = [_settings(entry) for entry in entries.values()]
+    keys = sorted({k for flat in flats for k in flat})
+    found = [k.removeprefix("train.").replace("_", " ") for k in keys if len({repr(flat.get(k)) for flat in flats}) > 1]
+    trained: dict[int | None, list[str]] = {}
+    for name, entry in sorted(entries.items()):
+        trained.setdefault(longest_seen(entry), []).append(name)
+    if len(trained) > 1:
+        groups = sorted(trained.items(), key=lambda item: (item[0] is None, -(item[0] or 0)))
+        found.append(
+            "the training data: "
+            + "; ".join(
+                f"{_names(names, len(entries))} on sources of up to {longest} words"
+                if longest is not None
+                else f"{_names(names, len(entries))} on data their cards do not bound"
+                for longest, names in groups
+            )
+        )
+    return found
+
+
+def _names(names: list[str], total: int) -> str:
+    """A few names spelled out, many counted."""
+    return ", ".join(chart_label(n) for n in names) if len(names) <= 4 else f"{len(names)} of the {total}"
 
 
 SETTINGS: tuple[tuple[str, Any], ...] = (  # (key in shared_settings, value -> words)

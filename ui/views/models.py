@@ -22,7 +22,10 @@ def page() -> None:
     )
     shared = zoo_charts.settings_summary(zoo_charts.shared_settings(entries))
     if shared and len(entries) > 1:
-        st.caption(md_escape(f"Every one of them shares: {shared}. Only the cell and the attention differ."))
+        differ = zoo_charts.differences(entries)
+        besides = f"Besides the cell and the attention, they differ in {'; '.join(differ)}." if differ else (
+            "Only the cell and the attention differ.")  # fmt: skip
+        st.caption(md_escape(f"Every one of them shares: {shared}. {besides}"))
 
     metrics = zoo_charts.metrics_of(entries)
     if not metrics:
