@@ -3,6 +3,8 @@ the pickers, the count, the presets, the link's models= and its bad values, a ta
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from app_support import assert_clean, decode_array, figures, heatmap_z, load, output_box, run_app, zoo  # noqa: F401
@@ -119,3 +121,32 @@ def test_an_input_every_model_refuses_is_one_sentence_once():
         md_escape("The input holds a control character (U+0000) at character 3: remove it.")
     ]
     assert not at.get("plotly_chart")
+
+
+def test_the_length_warning_names_only_the_models_that_never_saw_so_long_a_source(zoo, tmp_path, monkeypatch):  # noqa: F811
+    import shutil
+
+    from seq2seq_viz import list_models
+    from seq2seq_viz.zoo import reindex
+    from ui.zoo_charts import longest_seen
+
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo, copy)
+    card_path = copy / "reverse-gru-general.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["task"]["longest_source"] = 20  # as if retrained on longer inputs; reverse-gru-none stays at 12
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    reindex(copy, log=lambda _: None)
+    monkeypatch.setenv("SEQ2SEQ_VIZ_PRETRAINED", str(copy))
+    at = run_app(COMPARE_PAGE, model="reverse-gru-general", text="abcdefghijklmn")  # 14 letters
+    assert_clean(at)
+    (warning,) = [w.value for w in at.warning if "never saw" in w.value]
+    seen = longest_seen(list_models(copy)["reverse-gru-none"])
+    assert seen < 14
+    assert warning.replace("\\", "") == (
+        f"Your input has 14 characters; GRU · none never saw a source longer than {seen} characters in training, "
+        "so expect it to falter (a fixed context most of all)."
+    )
+    at = run_app(COMPARE_PAGE, model="reverse-gru-general", text="abcdefghijklmnopqrstuv")  # 22: longer than both
+    (warning,) = [w.value for w in at.warning if "never saw" in w.value]
+    assert "these models never saw a source longer than 20 characters" in warning

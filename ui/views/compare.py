@@ -178,12 +178,16 @@ def _metrics(shown: list, labels: tuple[str, ...]) -> None:
     first_model, first_trace = shown[0]
     level = (first_model.entry.get("config") or {}).get("level", "word")
     length = _source_length(first_trace, level)
-    longest = max((compare_charts.longest_seen(entry) or 0 for _, entry in entries), default=0)
     unit = "characters" if level == "char" else "words"
-    if longest and length > longest:
+    seen = {label: compare_charts.longest_seen(entry) for label, entry in entries}
+    short = {label: n for label, n in seen.items() if n and length > n}  # those that never saw a source this long
+    if short:
+        who = "these models" if len(short) == len(entries) else " and ".join(short)
         st.warning(
-            f"Your input has {length} {unit}; these models never saw a source longer than {longest} {unit} in "
-            "training, so expect them to falter (a fixed context most of all)."
+            md_escape(
+                f"Your input has {length} {unit}; {who} never saw a source longer than {max(short.values())} {unit} "
+                f"in training, so expect {'them' if len(short) > 1 else 'it'} to falter (a fixed context most of all)."
+            )
         )
     rows = compare_charts.metrics_rows(entries)
     if rows:
