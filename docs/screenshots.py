@@ -23,6 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 LAPTOP = {"width": 1400, "height": 900}
 PROJECTOR = {"width": 1280, "height": 720}
 MODEL, TEXT = "eng-fra-gru-concat", "The weather is nice today."
+LONG_MODEL, LONG_TEXT = "eng-fra-lstm-dot", "I am cold. The weather is nice today. Where is the station? We are happy."
 
 # name, viewport, theme, path and query, what to do after load (keys pressed, "click:<button>", "wait:<selector>"),
 # what to wait for first
@@ -39,6 +40,9 @@ SHOTS = [
     ("attribution", LAPTOP, "light", f"attribution?model={MODEL}&text={quote(TEXT)}&step=1", [],
      ".st-key-attribution-matrix"),
     ("models", LAPTOP, "light", f"models?model={MODEL}", [], ".st-key-models-grid"),
+    ("long", LAPTOP, "light", f"translate?model={LONG_MODEL}&text={quote(LONG_TEXT)}", [], ".st-key-translate-heatmap"),
+    ("models-lengths", LAPTOP, "light", f"models?model={LONG_MODEL}", ["scroll:.st-key-models-by-length"],
+     ".st-key-models-by-length"),
     ("presentation", PROJECTOR, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
      ["ArrowRight"] * 3, ".st-key-step-equation"),
     ("presentation-dark", PROJECTOR, "dark", f"step?model={MODEL}&text={quote(TEXT)}&step=2&present=1",
@@ -74,6 +78,8 @@ def main(names: list[str]) -> None:
                         page.get_by_role("button", name=key.removeprefix("click:")).first.click()
                     elif key.startswith("wait:"):
                         page.wait_for_selector(key.removeprefix("wait:"))
+                    elif key.startswith("scroll:"):
+                        page.locator(key.removeprefix("scroll:")).scroll_into_view_if_needed()
                     else:
                         page.keyboard.press(key)
                     time.sleep(0.6)
