@@ -238,3 +238,14 @@ def test_a_bad_switch_in_the_link_is_one_sentence():
         "The presentation mode setting in the link (yes) must be 0 or 1; it was ignored."
     ]
     assert not at.toggle(key="present").value
+
+
+def test_a_long_source_on_a_slide_gets_half_the_width_and_upright_labels():
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abcdefghijklmnopqr", present="1")  # 18 letters
+    assert_clean(at)
+    heatmap = figures(at)["step-heatmap"]
+    x = heatmap["layout"]["xaxis"]
+    assert len(x["ticktext"]) == 19 and x["tickangle"] == -90  # every letter and <eos>, upright
+    assert [c.proto.weight for c in at.columns[:2]] == pytest.approx([0.5, 0.5])
+    at = run_app(STEP_PAGE, model="reverse-gru-general", text="abc", present="1")
+    assert [c.proto.weight for c in at.columns[:2]] == pytest.approx([5 / 12, 7 / 12])

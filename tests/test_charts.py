@@ -285,3 +285,32 @@ def test_a_long_list_of_tokens_names_five_and_counts_the_rest():
     tokens = [f"w{i}" for i in range(8)]
     assert quoted(tokens) == "«w0», «w1», «w2», «w3», «w4» and 3 more"
     assert quoted(["*a*"]) == "«\\*a\\*»"  # each token is markdown-escaped
+
+
+def test_dense_tick_labels_shrink_then_thin_so_none_overlap():
+    labels = [f"w{i}" for i in range(20)]
+    roomy = charts._fit_ticks(charts._axis(labels), 20 * 30, PRESENT)
+    assert "tickfont" not in roomy and roomy["ticktext"] == labels  # 30 px a label: the style's 18 px type fits
+    upright = charts._fit_ticks(charts._axis(labels, tickangle=-45), 20 * 18, PRESENT, across=True)
+    assert upright["tickangle"] == -90 and upright["ticktext"] == labels  # tilted, 18 px apart is 12.6 across
+    assert upright["tickfont"]["size"] == 15 and 15 * charts.LINE <= 18
+    thinned = charts._fit_ticks(charts._axis(labels), 20 * 8, PRESENT)
+    assert thinned["tickfont"]["size"] == charts.MIN_TICK_PX == 11
+    assert thinned["ticktext"] == labels[::2] and thinned["tickvals"] == list(range(0, 20, 2))  # 16 px apart
+
+
+def test_a_long_source_on_a_slide_keeps_every_label_apart():
+    config = ModelConfig(task="reverse", level="char", hidden_size=8, embedding_size=6, max_output_len=24)
+    torch.manual_seed(0)
+    long = greedy(Seq2Seq(config, SYMBOLS, SYMBOLS).eval(), "abcdehlo abcdehlo abc")
+    rows, columns = len(long.steps), len(long.source_tokens)
+    assert (rows, columns) == (24, 22)
+    figure = charts.attention_heatmap(long, highlight=3, title=None, narrow=True, height=380, plot_width=340,
+                                      style=PRESENT)  # fmt: skip
+    x, y = figure.layout.xaxis, figure.layout.yaxis
+    assert list(x.ticktext) == charts.source_labels(long) and list(y.ticktext) == charts.output_labels(long)
+    assert x.tickangle == -90 and 340 / columns >= charts.LINE * x.tickfont.size >= charts.LINE * 11
+    assert (380 - 20) / rows >= charts.LINE * y.tickfont.size >= charts.LINE * 11
+    short = charts.attention_heatmap(greedy(tiny(), "hello"), title=None, narrow=True, height=380, plot_width=340,
+                                     style=PRESENT)  # fmt: skip
+    assert short.layout.xaxis.tickfont.size == short.layout.yaxis.tickfont.size == PRESENT.font_size  # untouched

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,32 @@ def _axis(labels: list[str], title: str | None = None, **extra) -> dict:
     }
 
 
+MIN_TICK_PX = 11  # the smallest tick type drawn; labels denser than that are thinned instead (hover names them all)
+LINE = 1.15  # a tick label's line, in font sizes: labels closer than that overlap
+
+
+def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False) -> dict:
+    """A categorical axis (_axis) whose labels fit `px` pixels of plot: the style's type while each label has a
+    line to itself; then smaller type, down to MIN_TICK_PX; then every k-th label. across: an x axis, whose tilted
+    labels turn upright (-90°) before they shrink, as tilted ones need 1.4× the room. A long source on a projector
+    otherwise draws its words over each other."""
+    labels, n = axis["ticktext"], len(axis["ticktext"])
+    if not n:
+        return axis
+    pitch = px / n  # pixels from one label's centre to the next
+    room = pitch * (0.7 if across and axis.get("tickangle") else 1.0)  # across a -45° tilt, the lines are closer
+    if room >= LINE * style.font_size:
+        return axis
+    if across:
+        axis["tickangle"] = -90
+    size = max(MIN_TICK_PX, int(pitch / LINE))
+    step = math.ceil(LINE * size / pitch)
+    axis["tickfont"] = {"size": min(size, style.font_size)}
+    if step > 1:
+        axis["tickvals"], axis["ticktext"] = axis["tickvals"][::step], labels[::step]
+    return axis
+
+
 def _tick_angle(labels: list[str], room: int = 70, style: ChartStyle = NORMAL) -> int:
     """Tilt the tick labels when they would not fit side by side in about `room` characters of the lab's type
     (fewer of a larger type)."""
@@ -181,6 +208,7 @@ def attention_heatmap(
     gold_rows: bool = False,
     narrow: bool = False,
     hide_from: int | None = None,
+    plot_width: int | None = None,
     style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """Source tokens on x, output tokens on y; hover shows the weight and the energy of each cell.
@@ -188,7 +216,9 @@ def attention_heatmap(
     highlight outlines row t (the step view); mark draws a dashed line above row t (the divergence);
     gold_rows labels the rows with the reference's tokens (teacher forcing: the token each step was asked for);
     narrow tilts the source labels sooner (a figure in a narrow column); hide_from leaves the rows from that one
-    on empty and their outputs "?" (predict, then reveal), so nothing in the figure gives them away.
+    on empty and their outputs "?" (predict, then reveal), so nothing in the figure gives them away. With a fixed
+    height the row labels fit it (_fit_ticks), and with plot_width (about how wide the plot will be drawn) the
+    source labels fit that.
     """
     weights = attention_matrix(trace)
     energies = energy_matrix(trace)
@@ -207,8 +237,17 @@ def attention_heatmap(
     for i in range(hidden, len(ys)):
         ys[i], z[i], hover[i] = "?", [None] * len(xs), [f"output {i}: not revealed yet"] * len(xs)
     heatmap = attention_cells(z, hover, style, hoverongaps=True)
-    angle = _tick_angle(xs, room=30 if narrow else 70, style=style)
-    longest = max((len(html.unescape(x)) for x in xs), default=1)
+    xaxis = _axis(
+        xs, None if title else "source", side="top", tickangle=_tick_angle(xs, room=30 if narrow else 70, style=style)
+    )
+    yaxis = _axis(ys, None if title else "output", autorange="reversed", automargin=True)
+    if plot_width:
+        xaxis = _fit_ticks(xaxis, plot_width, style, across=True)
+    if height:
+        yaxis = _fit_ticks(yaxis, height - 10 - MARGIN["b"], style)
+    angle = xaxis.get("tickangle") or 0
+    x_px = 0.62 * (xaxis.get("tickfont") or {}).get("size", style.font_size)  # one character of the source labels
+    longest = max((len(html.unescape(x)) for x in xaxis["ticktext"]), default=1)
     shapes = []
     if highlight is not None:
         for color, width in (("black", 5), ("white", 2)):  # a double outline reads on every colour of the scale
@@ -237,10 +276,10 @@ def attention_heatmap(
         [heatmap],
         height or max(220, style.row_px * len(ys) + 60),
         title,
-        top=int(1.6 * style.font_size + (0.6 * style.char_px * longest if angle else 0)),
+        top=int(1.6 * style.font_size + ((1.0 if angle == -90 else 0.6) * x_px * longest if angle else 0)),
         style=style,
-        xaxis=_axis(xs, None if title else "source", side="top", tickangle=angle),
-        yaxis=_axis(ys, None if title else "output", autorange="reversed", automargin=True),
+        xaxis=xaxis,
+        yaxis=yaxis,
         shapes=shapes or None,
     )
 
@@ -513,13 +552,16 @@ def matrix_heatmap(
         customdata=[[label] * z.shape[1] for label in row_labels] if z.ndim == 2 else None,
         hovertemplate=f"%{{customdata}} · unit %{{x}}<br>{name} = %{{z:.4f}}<extra></extra>",
     )
+    height = height or max(160, style.unit_row_px * len(row_labels) + 80)
+    titled = TOOLBAR_PX + 20 + 1.2 * style.title_size if title else 10
+    plot = height - titled - MARGIN["b"] - 2.5 * style.font_size  # less the x axis's numbers and title
     return _figure(
         [heatmap],
-        height or max(160, style.unit_row_px * len(row_labels) + 80),
+        height,
         title,
         style=style,
         xaxis={"showgrid": False, "zeroline": False, "title": {"text": "hidden unit"}},
-        yaxis=_axis(row_labels, autorange="reversed"),
+        yaxis=_fit_ticks(_axis(row_labels, autorange="reversed"), plot, style),
     )
 
 

@@ -18,6 +18,9 @@ from ui import attribution_charts, cache, charts, components, equations, state, 
 from ui.text import display_token, md_escape
 
 HEATMAP_PRESENT_PX = 380  # a slide's heatmap fills its column whatever the rows (fewer rows, taller ones)
+# A slide's columns at 1280×720 (1,120 px of content): the heatmap's 5 of 12, or half for a long source, so its
+# labels keep a readable size; its plot is drawn about 220 px narrower than its column (row labels, colour scale).
+SLIDE_COLUMNS, SLIDE_COLUMNS_LONG, LONG_SOURCE = (5, 7), (6, 6), 14
 SLIDE_TENSOR_PX = 280  # the tallest a slide's tensor may be (the rest of the slide takes ~400 px of 720)
 SYMBOL_OF = {"query": r"s_{t-1}"}  # chain-overview symbols that differ from the line's tensor symbol
 
@@ -63,7 +66,9 @@ def _stepper(trace, timer: float | None) -> None:
         + (" *(forced)*" if step.forced and trace.mode == "forced_prefix" else "")
     )
     body = st.container(key="step-body")  # its two columns stack when the page is narrow (ui.components.LAB_CSS)
-    left, right = body.columns([5, 7] if present else [5, 8], gap="medium")
+    long = len(trace.source_tokens) > LONG_SOURCE
+    split = (SLIDE_COLUMNS_LONG if long else SLIDE_COLUMNS) if present else (5, 8)
+    left, right = body.columns(list(split), gap="medium")
     hide_from = None if not ss.get(state.PREDICT) else (t + 1 if shown else t)
     with left:
         if trace.attention is not None:
@@ -75,6 +80,7 @@ def _stepper(trace, timer: float | None) -> None:
                 narrow=True,
                 hide_from=hide_from,
                 height=HEATMAP_PRESENT_PX if present else None,
+                plot_width=int(1120 * split[0] / sum(split)) - 220 if present else None,
                 key="step-heatmap",
             )
         else:
