@@ -21,6 +21,7 @@ HEATMAP_PRESENT_PX = 380  # a slide's heatmap fills its column whatever the rows
 # A slide's columns at 1280×720 (1,120 px of content): the heatmap's 5 of 12, or half for a long source, so its
 # labels keep a readable size; its plot is drawn about 220 px narrower than its column (row labels, colour scale).
 SLIDE_COLUMNS, SLIDE_COLUMNS_LONG, LONG_SOURCE = (5, 7), (6, 6), 14
+SLIDE_CONTENT_PX, HEATMAP_INSET_PX = 1120, 220
 SLIDE_TENSOR_PX = 280  # the tallest a slide's tensor may be (the rest of the slide takes ~400 px of 720)
 SYMBOL_OF = {"query": r"s_{t-1}"}  # chain-overview symbols that differ from the line's tensor symbol
 
@@ -80,7 +81,7 @@ def _stepper(trace, timer: float | None) -> None:
                 narrow=True,
                 hide_from=hide_from,
                 height=HEATMAP_PRESENT_PX if present else None,
-                plot_width=int(1120 * split[0] / sum(split)) - 220 if present else None,
+                plot_width=SLIDE_CONTENT_PX * split[0] // sum(split) - HEATMAP_INSET_PX if present else None,
                 key="step-heatmap",
             )
         else:
