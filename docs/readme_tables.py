@@ -30,8 +30,7 @@ def main(flags: list[str]) -> None:
     from seq2seq_viz.registry import list_models
 
     torch.set_num_threads(1)
-    tables = {"markdown": cli.markdown_table, "grid": cli.bleu_grid, "lengths": cli.length_table,
-              "attribution": cli.attribution_table, "lessons": cli.lesson_table}  # fmt: skip
+    tables = cli.tables()
     unknown = [flag for flag in flags if flag not in BLOCKS]
     if unknown:
         raise SystemExit(f"Unknown block {unknown[0]!r}; the blocks are {', '.join(BLOCKS)}.")

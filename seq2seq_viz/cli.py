@@ -315,6 +315,12 @@ def lesson_table(models: dict) -> str:
     return "\n".join(rows)
 
 
+def tables() -> dict:
+    """list-models' table flags -> the function that prints each (the README's generated blocks are these)."""
+    return {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid, "lengths": length_table,
+            "attribution": attribution_table}  # fmt: skip
+
+
 def _translate(args) -> int:
     from .decoding import decode
     from .registry import load_model
@@ -495,9 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import list_models
 
             models = list_models()
-            tables = {"markdown": markdown_table, "lessons": lesson_table, "grid": bleu_grid, "lengths": length_table,
-                      "attribution": attribution_table}  # fmt: skip
-            for flag, table in tables.items():
+            for flag, table in tables().items():
                 if getattr(args, flag):
                     print(table(models))
                     return 0
