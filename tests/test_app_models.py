@@ -10,6 +10,7 @@ import pytest
 from app_support import assert_clean, decode_array, figures, run_app, zoo  # noqa: F401  (zoo is a fixture)
 
 from seq2seq_viz import list_models
+from ui import state
 from ui.zoo_charts import ATTENTION_COLORS, CELL_DASHES
 
 MODELS_PAGE = "ui/views/models.py"
@@ -78,8 +79,28 @@ def test_choosing_aer_reverses_the_scale_and_leaves_fixed_context_models_blank(z
     assert "Lower is better" in " ".join(c.value for c in at.caption)
 
 
+def test_by_length_draws_the_sidebar_cells_models_then_its_attentions_or_all(zoo):  # noqa: F811
+    at = run_app(MODELS_PAGE, model="reverse-gru-general")
+    assert_clean(at)
+    reverse = sorted(name for name in list_models(zoo) if name.startswith("reverse-"))
+    lines = at.segmented_control(key=state.ZOO_LINES)
+    assert lines.options == [
+        "GRU, every attention (2)",
+        "general (Luong), every cell (1)",
+        f"every model ({len(reverse)})",
+    ]
+    drawn = [line["name"] for line in figures(at)["models-by-length"]["data"]]
+    assert drawn == ["reverse-gru-general", "reverse-gru-none"]  # the sidebar's cell: attention against fixed context
+    lines.set_value("attention").run()
+    assert [line["name"] for line in figures(at)["models-by-length"]["data"]] == ["reverse-gru-general"]
+    at.segmented_control(key=state.ZOO_LINES).set_value("all").run()
+    assert_clean(at)
+    assert [line["name"] for line in figures(at)["models-by-length"]["data"]] == reverse
+
+
 def test_by_length_lines_follow_the_cards_coloured_by_attention_dashed_by_cell(zoo):  # noqa: F811
     at = run_app(MODELS_PAGE, model="reverse-gru-general")
+    at.segmented_control(key=state.ZOO_LINES).set_value("all").run()
     manifest = list_models(zoo)
     lines = {line["name"]: line for line in figures(at)["models-by-length"]["data"]}
     assert set(lines) == {name for name in manifest if name.startswith("reverse-")}

@@ -225,3 +225,18 @@ def test_differences_name_what_besides_cell_and_attention_differs(manifest):
         "the training data: eng-fra-gru-concat, eng-fra-gru-none on sources of up to 27 words; 13 of the 15 on "
         "sources of up to 9 words",
     ]
+
+
+def test_line_groups_are_the_selected_cell_then_attention_then_all_without_repeats(manifest):
+    eng_fra = _task(manifest, "eng-fra")
+    groups = zoo_charts.line_groups(eng_fra, "eng-fra-lstm-dot")
+    assert list(groups) == ["cell", "attention", "all"]
+    assert groups["cell"] == [f"eng-fra-lstm-{a}" for a in sorted(("none", "dot", "general", "concat", "additive"))]
+    assert groups["attention"] == [f"eng-fra-{c}-dot" for c in ("gru", "lstm", "rnn")]
+    assert groups["all"] == sorted(eng_fra) and len(eng_fra) == 15
+    # A task whose models share one cell: "every model" repeats the cell's set and is left out.
+    lstm = {name: eng_fra[name] for name in groups["cell"]}
+    assert list(zoo_charts.line_groups(lstm, "eng-fra-lstm-dot")) == ["cell", "attention"]
+    one = {"eng-fra-lstm-dot": eng_fra["eng-fra-lstm-dot"]}
+    assert zoo_charts.line_groups(one, "eng-fra-lstm-dot") == {"cell": ["eng-fra-lstm-dot"]}
+    assert zoo_charts.line_groups(lstm, "eng-fra-gru-dot") == {"all": sorted(lstm)}  # not among them

@@ -49,6 +49,7 @@ BUDGET = "_decode_budget"  # not a widget: this session's decode budget (seq2seq
 TEXT_IS_DEFAULT = "_text_is_default"  # not a widget: the app chose the input (nobody typed, picked or linked it)
 MODEL_NAME = "_model_name"  # not a widget: the chosen model's name, for the URL
 ZOO_METRIC = "zoo_metric"  # the measure that colours the Models page's grid
+ZOO_LINES = "zoo_lines"  # which models the Models page's by-length chart draws (zoo_charts.LINE_GROUPS)
 PRESENT = "present"  # presentation mode: large type, collapsed sidebar, the Step page as sub-steps
 PREDICT = "predict"  # predict, then reveal: a step's attention row and output stay hidden until revealed
 SUBSTEP = "substep"  # not a widget: the line of step t's chain shown in presentation mode

@@ -303,6 +303,29 @@ ATTENTION_COLORS = {  # Okabe-Ito (colour-blind safe); the fixed-context baselin
 CELL_DASHES = {"gru": "solid", "lstm": "dash", "rnn": "dot"}
 
 
+LINE_GROUPS = ("cell", "attention", "all")  # the by-length chart's lines: the sidebar's cell, its attention, all
+
+
+def line_groups(entries: Mapping[str, Entry], selected: str) -> dict[str, list[str]]:
+    """The sets of models the by-length chart can draw, keyed by LINE_GROUPS, in that order: those with the
+    selected model's cell (every attention against the fixed context: Bahdanau's figure), those with its attention
+    (every cell: where gating matters) and every model. A set that repeats an earlier one is left out, so a
+    task whose models all share the cell offers only "cell"; an unknown selected model offers only "all"."""
+    if selected not in entries:
+        return {"all": sorted(entries)}
+    cell, attention = _variant(entries[selected])
+    groups = {
+        "cell": sorted(n for n, e in entries.items() if _variant(e)[0] == cell),
+        "attention": sorted(n for n, e in entries.items() if _variant(e)[1] == attention),
+        "all": sorted(entries),
+    }
+    kept: dict[str, list[str]] = {}
+    for kind, names in groups.items():
+        if names not in kept.values():
+            kept[kind] = names
+    return kept
+
+
 def by_length_chart(entries: Mapping[str, Entry], selected: str | None = None, style: ChartStyle = NORMAL) -> go.Figure:
     """One line per model over length buckets: the colour says the attention (fixed context grey), the dash
     says the cell, and the selected model is drawn thick, so the baseline's fall with length stands out."""

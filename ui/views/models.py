@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import cache, components, state, zoo_charts
+from ui import cache, components, picker, state, zoo_charts
 from ui.text import md_escape
 
 
@@ -41,7 +41,10 @@ def page() -> None:
             st.caption("Lower is better here: the brightest squares align closest to the gold alignment.")
 
         st.subheader("By length")
-        components.plot(zoo_charts.by_length_chart(entries, selected.name, style), key="models-by-length")
+        groups = zoo_charts.line_groups(entries, selected.name)
+        kind = _lines_picker(groups, selected)
+        shown = {name: entries[name] for name in groups[kind]}
+        components.plot(zoo_charts.by_length_chart(shown, selected.name, style), key="models-by-length")
         st.caption(
             "Colour is the attention score; grey lines are fixed-context models (attention none), the whole source "
             "squeezed into one vector. The dash is the cell: GRU solid, LSTM dashed, RNN dotted. The thick line is "
@@ -79,6 +82,31 @@ def page() -> None:
         details.append(f"data: {provenance['attribution']} ({provenance.get('license', 'license not recorded')})")
     if details:
         st.caption(md_escape(" · ".join(details)))
+
+
+def _lines_picker(groups: dict[str, list[str]], selected: cache.Model) -> str:
+    """Which models the by-length chart draws (a key of groups): by default those with the sidebar's cell, so
+    the fixed context and the attention scores of one cell stand apart (Bahdanau's figure), legible on a
+    projector; the sidebar's attention across the cells, or every model, one click away."""
+    if len(groups) == 1:
+        return next(iter(groups))
+    ss = st.session_state
+    if ss.get(state.ZOO_LINES) not in groups:  # first visit, or a task whose models offer fewer sets
+        ss[state.ZOO_LINES] = next(iter(groups))
+    labels = {
+        "cell": f"{picker.CELL_LABELS.get(selected.cell, selected.cell)}, every attention",
+        "attention": f"{picker.ATTENTION_LABELS.get(selected.attention, selected.attention)}, every cell",
+        "all": "every model",
+    }
+    return st.segmented_control(
+        "Lines",
+        list(groups),
+        key=state.ZOO_LINES,
+        required=True,
+        format_func=lambda kind: f"{labels[kind]} ({len(groups[kind])})",
+        help="Which models the chart draws: the sidebar model's cell with every attention score (attention "
+        "against the fixed context), its attention score in every cell, or all of them.",
+    )
 
 
 page()
