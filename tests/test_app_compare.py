@@ -150,3 +150,19 @@ def test_the_length_warning_names_only_the_models_that_never_saw_so_long_a_sourc
     at = run_app(COMPARE_PAGE, model="reverse-gru-general", text="abcdefghijklmnopqrstuv")  # 22: longer than both
     (warning,) = [w.value for w in at.warning if "never saw" in w.value]
     assert "these models never saw a source longer than 20 characters" in warning
+
+
+def test_a_long_inputs_labels_are_fitted_to_the_columns_so_none_overlap(zoo):  # noqa: F811
+    """22 letters and <eos> in a half-width column: each heatmap's source labels stand upright and shrink (or thin)
+    so that a label's line fits the plot its column leaves (half of the 800 px the lab is laid out for, less the
+    one-letter row labels and the colour bar); the hover still names every letter."""
+    text = "abcdefghijabcdefghijab"
+    at = run_app(COMPARE_PAGE, model="reverse-gru-general", text=text)
+    assert_clean(at)
+    x = figures(at)["compare-heatmap-1"]["layout"]["xaxis"]  # the first column is the fixed-context reverse-gru-none
+    labels = [*text, "&lt;eos&gt;"]
+    pitch = (800 / 2 - 0.62 * 13 * 1 - 90) / len(labels)  # 13.1 px: a tilted 13 px label needs 1.4 times that
+    size = x["tickfont"]["size"]
+    step = x["tickvals"][1] - x["tickvals"][0]
+    assert x["tickangle"] == -90 and 11 <= size < 13 and step * pitch >= 1.15 * size
+    assert x["ticktext"] == labels[::step]

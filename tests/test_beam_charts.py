@@ -3,6 +3,7 @@ pruned and finished nodes, a layout without crossings, width 1 as greedy, and on
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -241,3 +242,26 @@ def test_presentation_type_makes_a_taller_tree_and_a_dark_page_keeps_its_halo(mo
     assert pruned.marker.color == style_for(dark=True).muted
     assert "rgb(14, 17, 23)" in _node_traces(dark)["kept"].textfont.shadow
     assert "white" in _node_traces(normal)["kept"].textfont.shadow
+
+
+def test_a_long_winning_path_drops_the_labels_that_would_cover_each_other(make_model):
+    """Thirty steps in the tree's width: the winner's labels (a letter over a cumulative log p such as -12.34) are
+    wider than a step, so some go; no two labels of the path overlap (a short path keeps all: the test above)."""
+    long = make_model(3, cell="gru", attention="dot", max_output_len=30)
+    with torch.no_grad():
+        long.decoder.W_s.bias[EOS_ID] = -20.0  # never ends: the path runs to the cap
+    trace = beam_search(long, "abcdefghij", beam_size=3)
+    winner = [0, *beam_charts.winning_path(trace)]
+    assert len(winner) == 31
+    where = beam_charts.tree_layout(trace)
+    height = beam_charts._tree_height(trace, NORMAL)
+    labelled = beam_charts.labelled_nodes(trace, where, height, NORMAL, first=winner)
+    on_path = [n for n in winner[1:] if n in labelled]
+    step_px = beam_charts.TREE_PLOT_PX / (30 - 1 + beam_charts.X_RIGHT_PAD - beam_charts.X_LEFT)
+    nodes = trace.beam.nodes
+    for a, b in itertools.pairwise(on_path):
+        width = max(  # the wider of two neighbours' labels, as the figure's type draws them
+            NORMAL.char_px * max(len(nodes[n].token), len(f"{nodes[n].cumulative:.2f}")) for n in (a, b)
+        )
+        assert (where[b][0] - where[a][0]) * step_px >= width or where[a][1] != where[b][1]
+    assert 10 <= len(on_path) < 30  # thinned, not emptied

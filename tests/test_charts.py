@@ -299,18 +299,45 @@ def test_dense_tick_labels_shrink_then_thin_so_none_overlap():
     assert thinned["ticktext"] == labels[::2] and thinned["tickvals"] == list(range(0, 20, 2))  # 16 px apart
 
 
+def test_bars_over_a_long_source_fit_their_labels_to_their_column():
+    config = ModelConfig(task="reverse", level="char", hidden_size=8, embedding_size=6, max_output_len=24)
+    torch.manual_seed(0)
+    long = greedy(Seq2Seq(config, SYMBOLS, SYMBOLS).eval(), "abcdehlo abcdehlo abc")
+    columns = len(long.source_tokens)
+    for page_share in (7 / 12, 1 / 3, 1 / 5):
+        for tensor in ("energies", "weights"):
+            x = charts.step_tensor(long, 3, tensor, "e", page_share=page_share, style=PRESENT).layout.xaxis
+            pitch = (1120 * page_share - 60) / columns  # the column less the bars' y axis
+            step = x.tickvals[1] - x.tickvals[0]
+            assert x.tickangle == -90 and step * pitch >= charts.LINE * x.tickfont.size >= charts.LINE * 11
+            assert list(x.ticktext) == charts.source_labels(long)[::step]
+    probs = charts.token_probabilities(long, narrow=True, page_share=1 / 5, style=PRESENT).layout.xaxis
+    pitch = (1120 / 5 - 60) / len(long.steps)
+    step = probs.tickvals[1] - probs.tickvals[0]
+    assert step > 1 and step * pitch >= charts.LINE * probs.tickfont.size == charts.LINE * 11
+
+
 def test_a_long_source_on_a_slide_keeps_every_label_apart():
     config = ModelConfig(task="reverse", level="char", hidden_size=8, embedding_size=6, max_output_len=24)
     torch.manual_seed(0)
     long = greedy(Seq2Seq(config, SYMBOLS, SYMBOLS).eval(), "abcdehlo abcdehlo abc")
     rows, columns = len(long.steps), len(long.source_tokens)
     assert (rows, columns) == (24, 22)
-    figure = charts.attention_heatmap(long, highlight=3, title=None, narrow=True, height=380, plot_width=340,
+    figure = charts.attention_heatmap(long, highlight=3, title=None, narrow=True, height=380, page_share=0.5,
                                       style=PRESENT)  # fmt: skip
     x, y = figure.layout.xaxis, figure.layout.yaxis
     assert list(x.ticktext) == charts.source_labels(long) and list(y.ticktext) == charts.output_labels(long)
-    assert x.tickangle == -90 and 340 / columns >= charts.LINE * x.tickfont.size >= charts.LINE * 11
+    plot = 1120 / 2 - 0.62 * 18 * 1 - 90  # half a slide, less the one-character row labels and the colour bar
+    assert x.tickangle == -90 and plot / columns >= charts.LINE * x.tickfont.size >= charts.LINE * 11
     assert (380 - 20) / rows >= charts.LINE * y.tickfont.size >= charts.LINE * 11
-    short = charts.attention_heatmap(greedy(tiny(), "hello"), title=None, narrow=True, height=380, plot_width=340,
+    third = charts.attention_heatmap(
+        long, title=None, narrow=True, height=380, page_share=1 / 3, style=PRESENT
+    ).layout.xaxis
+    pitch = (1120 / 3 - 0.62 * 18 - 90) / columns  # 12.4 px: under a line of the smallest type, so every other one
+    assert list(third.ticktext) == charts.source_labels(long)[::2] and list(third.tickvals) == list(
+        range(0, columns, 2)
+    )
+    assert third.tickfont.size == charts.MIN_TICK_PX and 2 * pitch >= charts.LINE * 11 > pitch
+    short = charts.attention_heatmap(greedy(tiny(), "hello"), title=None, narrow=True, height=380, page_share=1 / 3,
                                      style=PRESENT)  # fmt: skip
     assert short.layout.xaxis.tickfont.size == short.layout.yaxis.tickfont.size == PRESENT.font_size  # untouched

@@ -14,13 +14,18 @@ import plotly.graph_objects as go
 
 from .charts import (
     ACCENT,
+    COLORBAR_PX,
     SECOND,
     _axis,
     _figure,
+    _fit_ticks,
+    _label_px,
     _tick_angle,
+    _tilted_px,
     _trace,
     attention_cells,
     attention_matrix,
+    plot_px,
     probability_bars,
     source_labels,
 )
@@ -35,7 +40,7 @@ PRUNED_ROOM = 0.15  # a pruned node takes this share of a kept node's vertical r
 TREE_MIN_PX, TREE_MAX_PX = 300, 2200  # the tree grows with its kept nodes up to about two screens at width 10
 # Labels are fitted to a plot this wide (the wide page at 1280 px): where a label would cover another label or a
 # kept node's marker it is left out, and the node tells its numbers on hover. A narrower screen squeezes the steps
-# together; the labels kept may then touch, never the ones of the winning and picked paths' own columns.
+# together; the labels kept may then touch.
 TREE_PLOT_PX = 1150
 PRUNED_OPACITY = 0.4
 X_LEFT, X_RIGHT_PAD = -1.7, 0.6  # the x axis: the root at step -1 with room for its label; room after the last
@@ -141,9 +146,11 @@ def labelled_nodes(
 ) -> set[int]:
     """The kept nodes that get a label where the tree is drawn `height` px tall and TREE_PLOT_PX wide.
 
-    `first` (the root, the winning and the picked paths) are always labelled; then the ends of the n-best, then the
-    other kept nodes best first, each only where its label (two lines above its marker) covers no label already
-    placed and no kept node's marker. The others keep their marker and hover."""
+    `first` (the root, the winning and the picked paths) come first, in path order, each labelled unless its label
+    would cover one of theirs already placed: a long output's steps sit closer than its words are wide, and
+    overlapping words read as none (the winner's second, fourth, ... label goes, hover still tells). Then the ends
+    of the n-best, then the other kept nodes best first, each only where its label (two lines above its marker)
+    covers no label already placed and no kept node's marker. The others keep their marker and hover."""
     nodes = trace.beam.nodes
     steps = max(node.t for node in nodes)
     px_x = TREE_PLOT_PX / (steps + X_RIGHT_PAD - X_LEFT)
@@ -166,12 +173,18 @@ def labelled_nodes(
     reach = int(widest // px_x) + 1  # steps apart whose labels can still meet
     rest = sorted((node for node in nodes if node.kept), key=lambda node: -node.cumulative)
     order = dict.fromkeys([*first, *(hyp.node for hyp in trace.beam.nbest), *(node.id for node in rest)])
-    shown = set()
+    shown, paths = set(), []  # paths: the boxes of the first labels placed
     for node_id in order:
         node = nodes[node_id]
         box = label_box(node)
-        near = (other for t in range(node.t - reach, node.t + reach + 1) for other in placed.get(t, ()))
-        if node_id in first or not any(_overlap(box, other) for other in near):
+        if node_id in first:
+            free = not any(_overlap(box, other) for other in paths)
+            if free:
+                paths.append(box)
+        else:
+            near = (other for t in range(node.t - reach, node.t + reach + 1) for other in placed.get(t, ()))
+            free = not any(_overlap(box, other) for other in near)
+        if free:
             shown.add(node_id)
             placed[node.t].append(box)
     return shown
@@ -328,33 +341,38 @@ def hypothesis_probabilities_of(forced: Trace, tokens: tuple[str, ...]) -> list[
     return probs
 
 
-def hypothesis_attention(forced: Trace, tokens: tuple[str, ...], rank: int, style: ChartStyle = NORMAL) -> go.Figure:
-    """α over the source for each token of the hypothesis (rows), read from a forced-prefix decode of it."""
+def hypothesis_attention(
+    forced: Trace, tokens: tuple[str, ...], rank: int, page_share: float = 1.0, style: ChartStyle = NORMAL
+) -> go.Figure:
+    """α over the source for each token of the hypothesis (rows), read from a forced-prefix decode of it; the
+    source labels fit the plot `page_share` of the page leaves (ui.charts.plot_px)."""
     weights = attention_matrix(forced)[: len(tokens)]
     xs, ys = source_labels(forced), chart_labels(list(tokens))
     hover = [
         [f"output {i}: {ys[i]}<br>source {j}: {xs[j]}<br>α = {weights[i, j]:.4f}" for j in range(len(xs))]
         for i in range(len(weights))
     ]
-    angle = _tick_angle(xs, room=40, style=style)
-    longest = max((len(html.unescape(x)) for x in xs), default=1)
+    xaxis = _axis(xs, side="top", tickangle=_tick_angle(xs, room=40, style=style))
+    xaxis = _fit_ticks(xaxis, plot_px(page_share, style, _label_px(ys, style) + COLORBAR_PX), style, across=True)
     heatmap = attention_cells(weights.tolist(), hover, style)
     return _figure(
         [heatmap],
         max(220, style.row_px * len(weights) + 60),
         f"Attention α of hypothesis #{rank}",
-        top=int(1.6 * style.font_size + (0.6 * style.char_px * longest if angle else 0)),
+        top=int(1.6 * style.font_size + _tilted_px(xaxis, style)),
         style=style,
-        xaxis=_axis(xs, side="top", tickangle=angle),
+        xaxis=xaxis,
         yaxis=_axis(ys[: len(weights)], autorange="reversed", automargin=True),
     )
 
 
 def hypothesis_probabilities(
-    forced: Trace, tokens: tuple[str, ...], rank: int, style: ChartStyle = NORMAL
+    forced: Trace, tokens: tuple[str, ...], rank: int, page_share: float = 1.0, style: ChartStyle = NORMAL
 ) -> go.Figure:
-    """Each token of the hypothesis with the probability the model gave it at its step."""
+    """Each token of the hypothesis with the probability the model gave it at its step (labels fitted to the plot
+    `page_share` of the page leaves)."""
     labels = chart_labels(list(tokens))
     probs = hypothesis_probabilities_of(forced, tokens)
     logp = sum(math.log(p) for p in probs if p)
-    return probability_bars(labels, probs, f"p(y_t) of hypothesis #{rank} (log p = {logp:.3f})", room=40, style=style)
+    title = f"p(y_t) of hypothesis #{rank} (log p = {logp:.3f})"
+    return probability_bars(labels, probs, title, room=40, page_share=page_share, style=style)

@@ -155,6 +155,32 @@ def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False) -
     return axis
 
 
+COLORBAR_PX = 90  # a heatmap's colour bar, its numbers and title, and the gap before it
+Y_AXIS_PX = 60  # a bar chart's y axis: its numbers and title
+
+
+def plot_px(page_share: float, style: ChartStyle, inset: float) -> float:
+    """About how many pixels wide a figure's plot is drawn when the figure gets `page_share` of the page's content
+    width (style.content_px, the narrowest the page is laid out for) and `inset` of them go to its axis labels,
+    colour bar and margins. Tick labels are fitted to it (_fit_ticks): a wider screen only gives them more room."""
+    return max(style.content_px * page_share - inset, 1.0)
+
+
+def _label_px(labels: list[str], style: ChartStyle) -> float:
+    """About how wide the longest of these tick labels is drawn (a row's labels sit beside the plot)."""
+    return style.char_px * max((len(html.unescape(label)) for label in labels), default=1)
+
+
+def _tilted_px(axis: dict, style: ChartStyle) -> int:
+    """The height an x axis's tilted or upright labels take beyond a flat row's (none for flat labels)."""
+    angle = axis.get("tickangle") or 0
+    if not angle:
+        return 0
+    size = (axis.get("tickfont") or {}).get("size", style.font_size)
+    longest = max((len(html.unescape(label)) for label in axis["ticktext"]), default=1)
+    return int((1.0 if angle == -90 else 0.6) * 0.62 * size * longest)
+
+
 def _tick_angle(labels: list[str], room: int = 70, style: ChartStyle = NORMAL) -> int:
     """Tilt the tick labels when they would not fit side by side in about `room` characters of the lab's type
     (fewer of a larger type)."""
@@ -208,7 +234,7 @@ def attention_heatmap(
     gold_rows: bool = False,
     narrow: bool = False,
     hide_from: int | None = None,
-    plot_width: int | None = None,
+    page_share: float = 1.0,
     style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """Source tokens on x, output tokens on y; hover shows the weight and the energy of each cell.
@@ -216,9 +242,10 @@ def attention_heatmap(
     highlight outlines row t (the step view); mark draws a dashed line above row t (the divergence);
     gold_rows labels the rows with the reference's tokens (teacher forcing: the token each step was asked for);
     narrow tilts the source labels sooner (a figure in a narrow column); hide_from leaves the rows from that one
-    on empty and their outputs "?" (predict, then reveal), so nothing in the figure gives them away. With a fixed
-    height the row labels fit it (_fit_ticks), and with plot_width (about how wide the plot will be drawn) the
-    source labels fit that.
+    on empty and their outputs "?" (predict, then reveal), so nothing in the figure gives them away. page_share:
+    the part of the page's content width the figure gets (a column's); the source labels fit the plot it leaves
+    (plot_px), and with a fixed height the row labels fit that (_fit_ticks), so a long sentence's words never
+    overlap.
     """
     weights = attention_matrix(trace)
     energies = energy_matrix(trace)
@@ -241,8 +268,7 @@ def attention_heatmap(
         xs, None if title else "source", side="top", tickangle=_tick_angle(xs, room=30 if narrow else 70, style=style)
     )
     yaxis = _axis(ys, None if title else "output", autorange="reversed", automargin=True)
-    if plot_width:
-        xaxis = _fit_ticks(xaxis, plot_width, style, across=True)
+    xaxis = _fit_ticks(xaxis, plot_px(page_share, style, _label_px(ys, style) + COLORBAR_PX), style, across=True)
     if height:
         yaxis = _fit_ticks(yaxis, height - 10 - MARGIN["b"], style)
     angle = xaxis.get("tickangle") or 0
@@ -305,26 +331,37 @@ def attention_cells(z: Any, hover: list[list[str]], style: ChartStyle = NORMAL, 
 
 
 def token_probabilities(
-    trace: Trace, hide_from: int | None = None, narrow: bool = False, style: ChartStyle = NORMAL
+    trace: Trace,
+    hide_from: int | None = None,
+    narrow: bool = False,
+    page_share: float = 1.0,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """Each output token with the probability the model gave it when it wrote it (hide_from: as in the heatmap).
 
     The probabilities sit inside the bars' hover and, when there is room, above them; labels tilt before they
-    would touch (narrow: a figure in a narrow column).
+    would touch (narrow: a figure in a narrow column; page_share: as in the heatmap).
     """
     labels = output_labels(trace, mark_forced=trace.mode == "forced_prefix")  # beam steps are "forced" replays
     probs: list[float | None] = [step.output_prob for step in trace.steps]
     if hide_from is not None:
         for i in range(max(hide_from, 0), len(labels)):
             labels[i], probs[i] = "?", None
-    return probability_bars(labels, probs, "p(y_t) of each output token", room=30 if narrow else 60, style=style)
+    title = "p(y_t) of each output token"
+    return probability_bars(labels, probs, title, room=30 if narrow else 60, page_share=page_share, style=style)
 
 
 def probability_bars(
-    labels: list[str], probs: list[float | None], title: str, room: int = 60, style: ChartStyle = NORMAL
+    labels: list[str],
+    probs: list[float | None],
+    title: str,
+    room: int = 60,
+    page_share: float = 1.0,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """One bar per token (labels already chart_label-escaped) with its probability; the values sit above the bars
-    when `room` characters hold them, and labels tilt before they would touch."""
+    when `room` characters hold them, and labels tilt before they would touch; past that they stand upright,
+    shrink and thin to fit the plot `page_share` of the page leaves (_fit_ticks)."""
     angle = _tick_angle(labels, room=room, style=style)
     crowded = len(labels) * 5 > room * NORMAL.font_size / style.font_size
     bars = _trace(
@@ -339,13 +376,15 @@ def probability_bars(
         hovertemplate="%{customdata}<br>p = %{y:.4f}<extra></extra>",
         cliponaxis=False,
     )
-    longest = max((len(html.unescape(x)) for x in labels), default=1)
+    xaxis = _fit_ticks(
+        _axis(labels, tickangle=angle, automargin=True), plot_px(page_share, style, Y_AXIS_PX), style, True
+    )
     return _figure(
         [bars],
-        style.bar_px + int(0.6 * style.char_px * longest if angle else 0),
+        style.bar_px + _tilted_px(xaxis, style),
         title,
         style=style,
-        xaxis=_axis(labels, tickangle=angle, automargin=True),
+        xaxis=xaxis,
         yaxis={"range": [0, 1.15], "title": {"text": "p"}, "tickvals": [0, 0.5, 1]},
         showlegend=False,
     )
@@ -571,9 +610,11 @@ def source_bars(
     name: str,
     probability: bool = False,
     height: int | None = None,
+    page_share: float = 1.0,
     style: ChartStyle = NORMAL,
 ) -> go.Figure:
-    """One value per source token (the energies e_t or the weights α_t of a step)."""
+    """One value per source token (the energies e_t or the weights α_t of a step); the labels fit the plot `page_share`
+    of the page leaves (_fit_ticks)."""
     labels = source_labels(trace)
     bars = _trace(
         "bar",
@@ -584,23 +625,32 @@ def source_bars(
         hovertemplate=f"%{{customdata}}: {name} = %{{y:.4f}}<extra></extra>",
     )
     yaxis = {"range": [0, 1.05], "tickvals": [0, 0.5, 1]} if probability else {"zeroline": True}
+    xaxis = _axis(labels, tickangle=_tick_angle(labels, style=style), automargin=True)
+    xaxis = _fit_ticks(xaxis, plot_px(page_share, style, Y_AXIS_PX), style, across=True)
     return _figure(
         [bars],
         height or style.bar_px - 30,
         None,
         style=style,
-        xaxis=_axis(labels, tickangle=_tick_angle(labels, style=style), automargin=True),
+        xaxis=xaxis,
         yaxis={**yaxis, "title": {"text": name}},
         showlegend=False,
     )
 
 
 def step_tensor(
-    trace: Trace, t: int, tensor: str, symbol: str, max_px: int | None = None, style: ChartStyle = NORMAL
+    trace: Trace,
+    t: int,
+    tensor: str,
+    symbol: str,
+    max_px: int | None = None,
+    page_share: float = 1.0,
+    style: ChartStyle = NORMAL,
 ) -> go.Figure:
     """The live tensor beside one equation of step t's chain (tensor: a Step field or an encoder-side name).
 
-    max_px caps the height of the taller tensors (H, the top-k), so a slide keeps to one screen."""
+    max_px caps the height of the taller tensors (H, the top-k), so a slide keeps to one screen; page_share: the part
+    of the page's width the figure gets, which a long source's labels are fitted to."""
     step = trace.steps[t]
 
     def capped(height: int) -> int:
@@ -611,9 +661,9 @@ def step_tensor(
         height = capped(60 + int(0.8 * style.unit_row_px) * rows)
         return matrix_heatmap(trace.encoder["states"], source_labels(trace), None, name="h", height=height, style=style)
     if tensor == "energies":
-        return source_bars(step.energies, trace, "e", style=style)
+        return source_bars(step.energies, trace, "e", page_share=page_share, style=style)
     if tensor == "weights":
-        return source_bars(step.weights, trace, "α", probability=True, style=style)
+        return source_bars(step.weights, trace, "α", probability=True, page_share=page_share, style=style)
     if tensor == "probs":
         fit = len(step.topk) if not max_px else max(3, (max_px - 60) // style.row_px)  # rows of readable type
         return topk_bars(step, height=capped(max(200, style.row_px * len(step.topk) + 60)), top=fit, style=style)

@@ -25,6 +25,9 @@ class ChartStyle:
     line_alpha_floor: float = 0.0  # the faintest alignment line drawn (added to its weight's opacity)
     line_rgb: str = "0, 114, 178"  # alignment lines: Okabe-Ito blue, lighter on dark
     muted: str = "#8C8C8C"  # markers and secondary text, readable on light and dark
+    # The page's content width at the narrowest screen it is laid out for (1280 px: with the sidebar open in the
+    # lab, collapsed in presentation mode); charts fit their tick labels to their share of it.
+    content_px: int = 800
 
     @property
     def char_px(self) -> float:
@@ -33,7 +36,9 @@ class ChartStyle:
 
 
 NORMAL = ChartStyle()
-PRESENT = ChartStyle(font_size=18, title_size=22, row_px=34, unit_row_px=28, bar_px=300, strip_px=110, marker_size=12)
+PRESENT = ChartStyle(
+    font_size=18, title_size=22, row_px=34, unit_row_px=28, bar_px=300, strip_px=110, marker_size=12, content_px=1120
+)
 _DARK = {"dark": True, "scale_floor": 0.22, "line_alpha_floor": 0.2, "line_rgb": "86, 180, 233", "muted": "#A0A0A0"}
 
 

@@ -344,6 +344,13 @@ def test_the_models_page_compares_every_model_of_the_task(tab, app_url, zoo):
     wait_ticks(page, "models-grid", ["none", "dot", "general", "concat", "additive"], ["rnn", "gru", "lstm"])
     page.wait_for_selector(".st-key-models-by-length .legendtext")
     legend = page.locator(".st-key-models-by-length .legendtext").all_text_contents()
-    assert legend == siblings  # one line per model of the sidebar's task
+    cell = models[name]["config"]["cell"]
+    assert legend == [n for n in siblings if models[n]["config"]["cell"] == cell]  # at first the sidebar's cell
+    page.get_by_role("radio", name=f"every model ({len(siblings)})").click()  # a segmented control's option
+    page.wait_for_function(
+        "n => document.querySelectorAll('.st-key-models-by-length .legendtext').length === n", arg=len(siblings)
+    )
+    legend = page.locator(".st-key-models-by-length .legendtext").all_text_contents()
+    assert legend == siblings  # then one line per model of the sidebar's task
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, "models")

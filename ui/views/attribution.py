@@ -77,7 +77,9 @@ def _matrices(trace, method: str, t: int) -> None:
                 "source words each output depended on."
             )
         else:
-            components.chart(charts.attention_heatmap, trace, t, None, narrow=True, key="attribution-attention")
+            components.chart(
+                charts.attention_heatmap, trace, t, None, narrow=True, page_share=0.5, key="attribution-attention"
+            )
     with right:
         st.markdown(f"**Attribution: {md_escape(state.ATTRIBUTION_METHODS[method].lower())}**")
         components.chart(attribution_charts.attribution_heatmap, trace, method, t, key="attribution-matrix")

@@ -118,9 +118,13 @@ def page() -> None:
         return
     heatmap_col, probs_col = st.columns([3, 2], gap="medium")
     with heatmap_col:
-        components.chart(beam_charts.hypothesis_attention, forced, tokens, picked + 1, key="beam-heatmap")
+        components.chart(
+            beam_charts.hypothesis_attention, forced, tokens, picked + 1, page_share=0.6, key="beam-heatmap"
+        )
     with probs_col:
-        components.chart(beam_charts.hypothesis_probabilities, forced, tokens, picked + 1, key="beam-probs")
+        components.chart(
+            beam_charts.hypothesis_probabilities, forced, tokens, picked + 1, page_share=0.4, key="beam-probs"
+        )
 
 
 def pick_from_tree(trace: Trace) -> None:

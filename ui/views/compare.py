@@ -156,7 +156,9 @@ def _heatmaps(models: list[cache.Model], traces: list) -> None:
                     st.markdown(f"**{md_escape(title)}**")
                     st.info("No attention: one fixed context vector, the encoder's final state, for the whole output.")
                 else:
-                    components.chart(charts.attention_heatmap, trace, title=title, key=f"compare-heatmap-{i}")
+                    components.chart(
+                        charts.attention_heatmap, trace, title=title, page_share=1 / per_row, key=f"compare-heatmap-{i}"
+                    )
 
 
 def _short(model: cache.Model, models: list[cache.Model]) -> str:

@@ -18,10 +18,10 @@ from ui import attribution_charts, cache, charts, components, equations, state, 
 from ui.text import display_token, md_escape
 
 HEATMAP_PRESENT_PX = 380  # a slide's heatmap fills its column whatever the rows (fewer rows, taller ones)
-# A slide's columns at 1280×720 (1,120 px of content): the heatmap's 5 of 12, or half for a long source, so its
-# labels keep a readable size; its plot is drawn about 220 px narrower than its column (row labels, colour scale).
+# A slide's columns at 1280×720: the heatmap's 5 of 12, or half for a long source, so its labels keep a readable
+# size (the charts fit them to their column's share of the page: ui.charts.plot_px).
 SLIDE_COLUMNS, SLIDE_COLUMNS_LONG, LONG_SOURCE = (5, 7), (6, 6), 14
-SLIDE_CONTENT_PX, HEATMAP_INSET_PX = 1120, 220
+LAB_COLUMNS = (5, 8)
 SLIDE_TENSOR_PX = 280  # the tallest a slide's tensor may be (the rest of the slide takes ~400 px of 720)
 SYMBOL_OF = {"query": r"s_{t-1}"}  # chain-overview symbols that differ from the line's tensor symbol
 
@@ -68,8 +68,9 @@ def _stepper(trace, timer: float | None) -> None:
     )
     body = st.container(key="step-body")  # its two columns stack when the page is narrow (ui.components.LAB_CSS)
     long = len(trace.source_tokens) > LONG_SOURCE
-    split = (SLIDE_COLUMNS_LONG if long else SLIDE_COLUMNS) if present else (5, 8)
+    split = (SLIDE_COLUMNS_LONG if long else SLIDE_COLUMNS) if present else LAB_COLUMNS
     left, right = body.columns(list(split), gap="medium")
+    shares = (split[0] / sum(split), split[1] / sum(split))
     hide_from = None if not ss.get(state.PREDICT) else (t + 1 if shown else t)
     with left:
         if trace.attention is not None:
@@ -81,21 +82,28 @@ def _stepper(trace, timer: float | None) -> None:
                 narrow=True,
                 hide_from=hide_from,
                 height=HEATMAP_PRESENT_PX if present else None,
-                plot_width=SLIDE_CONTENT_PX * split[0] // sum(split) - HEATMAP_INSET_PX if present else None,
+                page_share=shares[0],
                 key="step-heatmap",
             )
         else:
             st.info("No attention here: the same context c feeds every step, so there is no attention map.")
-            components.chart(charts.token_probabilities, trace, hide_from=hide_from, narrow=True, key="step-probs")
+            components.chart(
+                charts.token_probabilities,
+                trace,
+                hide_from=hide_from,
+                narrow=True,
+                page_share=shares[0],
+                key="step-probs",
+            )
         if ss.get(state.PREDICT) and not present:
             _predict(trace, t, shown)
         if not present and shown:
             _attribution(trace, t)
     with right:
         if present:
-            _slide(trace, t, lines)
+            _slide(trace, t, lines, shares[1])
         else:
-            _equations(trace, t, lines, shown, reveal_line)
+            _equations(trace, t, lines, shown, reveal_line, shares[1])
     urls.write(state.PAGE_STEP)
 
 
@@ -272,7 +280,7 @@ def _overview(lines: list[equations.Line], current: int) -> str:
     return r" \to ".join(rf"\boxed{{{symbol}}}" if i == current else symbol for i, symbol in enumerate(symbols))
 
 
-def _slide(trace, t: int, lines: list[equations.Line]) -> None:
+def _slide(trace, t: int, lines: list[equations.Line], page_share: float) -> None:
     """One line of step t's chain, large: where it sits in the chain, the equation, its note and its tensor.
 
     Nothing to hide here when predicting: reaching the line that would give step t away reveals it
@@ -287,11 +295,18 @@ def _slide(trace, t: int, lines: list[equations.Line]) -> None:
         st.markdown(md_escape(line.note))
     st.caption(_label(step, line))
     components.chart(
-        charts.step_tensor, trace, t, line.tensor, line.symbol, max_px=SLIDE_TENSOR_PX, key=f"step-tensor-{number}"
+        charts.step_tensor,
+        trace,
+        t,
+        line.tensor,
+        line.symbol,
+        max_px=SLIDE_TENSOR_PX,
+        page_share=page_share,
+        key=f"step-tensor-{number}",
     )
 
 
-def _equations(trace, t: int, lines: list[equations.Line], shown: bool, reveal_line: int) -> None:
+def _equations(trace, t: int, lines: list[equations.Line], shown: bool, reveal_line: int, page_share: float) -> None:
     """Every line of step t's chain, each equation above its live tensor (side by side they did not fit)."""
     step = trace.steps[t]
     for number, line in enumerate(lines):
@@ -301,7 +316,15 @@ def _equations(trace, t: int, lines: list[equations.Line], shown: bool, reveal_l
             if number >= reveal_line and not shown:
                 st.caption("Hidden until step t is revealed: it would give away where it looks.")
                 continue
-            components.chart(charts.step_tensor, trace, t, line.tensor, line.symbol, key=f"step-tensor-{number}")
+            components.chart(
+                charts.step_tensor,
+                trace,
+                t,
+                line.tensor,
+                line.symbol,
+                page_share=page_share,
+                key=f"step-tensor-{number}",
+            )
 
 
 def _label(step, line) -> str:

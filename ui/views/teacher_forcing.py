@@ -98,6 +98,7 @@ def page() -> None:
                 title="α teacher-forced (rows: gold output, columns: source)",
                 mark=diverged,
                 gold_rows=True,
+                page_share=0.5,
                 key="tf-heatmap",
             )
         table = _teacher_table(teacher)
@@ -113,6 +114,7 @@ def page() -> None:
                 free,
                 title="α free-running (rows: output, columns: source)",
                 mark=diverged,
+                page_share=0.5,
                 key="free-heatmap",
             )
         table = _free_table(free)

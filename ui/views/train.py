@@ -168,7 +168,7 @@ def _progress(job: LiveTraining, live: bool = False) -> None:
         with curves:
             components.plot(figure, key="live-curves")
         with latest:
-            _snapshot(view.snapshots[-1], key="live-latest")
+            _snapshot(view.snapshots[-1], key="live-latest", page_share=0.4)
     if live and view.finished:
         st.rerun()  # it ended: the whole page once more, so the replay and the model's buttons appear
 
@@ -202,15 +202,18 @@ def _replay(snapshots) -> None:
     _snapshot(next(s for s in snapshots if s.step == step), key="live")
 
 
-def _snapshot(snapshot, key: str) -> None:
-    """The probe as the model of one step decoded it: its output and its attention (or p(y_t) without any)."""
+def _snapshot(snapshot, key: str, page_share: float = 1.0) -> None:
+    """The probe as the model of one step decoded it: its output and its attention (or p(y_t) without any), in
+    `page_share` of the page's width."""
     trace = snapshot.trace
     components.output_box(trace.output_text, key=f"{key}-output")
     if trace.attention is None:
-        components.chart(charts.token_probabilities, trace, key=f"{key}-probs")
+        components.chart(charts.token_probabilities, trace, page_share=page_share, key=f"{key}-probs")
     else:
         title = f"Attention after step {snapshot.step}"
-        components.chart(charts.attention_heatmap, trace, title=title, narrow=True, key=f"{key}-heatmap")
+        components.chart(
+            charts.attention_heatmap, trace, title=title, narrow=True, page_share=page_share, key=f"{key}-heatmap"
+        )
 
 
 def _use_and_download(job: LiveTraining) -> None:

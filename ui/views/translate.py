@@ -49,9 +49,9 @@ def page() -> None:
     else:
         heatmap_col, side_col = st.columns([3, 2], gap="medium")
         with heatmap_col:
-            components.chart(charts.attention_heatmap, trace, key="translate-heatmap")
+            components.chart(charts.attention_heatmap, trace, page_share=0.6, key="translate-heatmap")
         with side_col:
-            components.chart(charts.token_probabilities, trace, narrow=True, key="translate-probs")
+            components.chart(charts.token_probabilities, trace, narrow=True, page_share=0.4, key="translate-probs")
             components.chart(charts.alignment_view, trace, key="translate-alignment")
         st.caption(
             "Hover a cell for its weight α and its energy e. Tokens marked † were never seen in training; ␣ is a space."
