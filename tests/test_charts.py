@@ -18,7 +18,7 @@ from seq2seq_viz.config import ModelConfig
 from seq2seq_viz.model import Seq2Seq
 from seq2seq_viz.vocab import Vocab
 from ui import charts
-from ui.style import PRESENT, style_for
+from ui.style import NORMAL, PRESENT, style_for
 from ui.text import chart_label, chart_labels, display_token, md_escape, quoted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,6 +279,14 @@ def test_long_word_rows_stand_their_labels_upright():
     figure = charts.alignment_view(greedy(model, "the weather is nice today and we are very happy"))
     upright = [a for a in figure.to_dict()["layout"]["annotations"] if a["textangle"] == -90]
     assert [a["text"] for a in upright][:3] == ["the", "weather", "is"] and figure.data[-2].mode == "markers"
+    # 25 words and <eos> in 30 characters of room: 9.3 px apart, under a 14 px line, so every other word stands
+    long = " ".join(["the weather is nice today and we are very happy"] * 2 + ["the weather is nice today"])
+    figure = charts.alignment_view(greedy(model, long))
+    source = [a for a in figure.to_dict()["layout"]["annotations"] if a["textangle"] == -90 and a["y"] == 1]
+    tokens = [*long.split(), "&lt;eos&gt;"]
+    assert [a["text"] for a in source] == tokens[::2]
+    pitch = 30 * NORMAL.char_px / len(tokens)
+    assert 2 * pitch >= charts.LINE * (NORMAL.font_size + 1) > pitch
 
 
 def test_a_long_list_of_tokens_names_five_and_counts_the_rest():

@@ -410,7 +410,8 @@ def alignment_view(trace: Trace, levels: int = 20, room: int = 30, style: ChartS
 
     Lines are grouped into `levels` opacity buckets (one plotly trace each) so long sentences stay fast;
     weights below half a bucket are not drawn. On a dark page every drawn line is at least faintly visible.
-    Labels never overlap: a row that does not fit `room` characters staggers, or stands its labels upright.
+    Labels never overlap: a row that does not fit `room` characters staggers, or stands its labels upright, and
+    upright ones closer than a line of type are thinned to every k-th.
     """
     weights = attention_matrix(trace)
     xs, ys = source_labels(trace), output_labels(trace)
@@ -458,13 +459,15 @@ def alignment_view(trace: Trace, levels: int = 20, room: int = 30, style: ChartS
                 for i, label in enumerate(labels)
             ]
             extra[side] = 1.3 * font["size"] * (lines - 1)
-        elif lines == 0:
+        elif lines == 0:  # upright; where even upright lines would touch, every k-th (the hover names them all)
             longest = max(len(html.unescape(label)) for label in labels)
             extra[side] = 0.62 * font["size"] * longest
+            pitch = room * NORMAL.char_px / len(labels)  # px from one label to the next (room: NORMAL characters)
+            every = math.ceil(LINE * font["size"] / pitch)
             annotations += [
                 {"x": x, "y": y, "text": label, "textangle": -90, "showarrow": False, "font": font,
                  "yshift": (1 if y else -1) * (8 + 0.31 * font["size"] * len(html.unescape(label)))}
-                for x, label in zip(positions, labels, strict=True)
+                for x, label in list(zip(positions, labels, strict=True))[::every]
             ]  # fmt: skip
         data.append(
             _trace(
