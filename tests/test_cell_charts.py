@@ -239,6 +239,22 @@ def test_tokens_reach_the_charts_escaped():
     assert "&lt;" in "".join(source_labels(trace)) and "&amp;" in "".join(source_labels(trace))
 
 
+def test_a_long_sentences_tokens_thin_around_the_chosen_step(make_model):
+    """40 letters and <eos> in half a slide's width (less the y axis and legend): the labels stand upright at the
+    smallest type and thin to every k-th, counted so the chosen step's bold label is one of them."""
+    trace = greedy(make_model(0, cell="gru", attention="dot"), "abcdefghij" * 4)
+    labels = source_labels(trace)
+    for highlight in (0, 7, 23):
+        for figure in (cell_charts.unit_lines(trace, "encoder", (0, 1), highlight, style=PRESENT),
+                       cell_charts.keep_bars(trace, "encoder", highlight, style=PRESENT)):  # fmt: skip
+            x = figure.layout.xaxis
+            pitch = (1120 / 2 - 150) / len(labels)  # 10 px: under a line of the smallest type
+            step = x.tickvals[1] - x.tickvals[0]
+            assert x.tickangle == -90 and x.tickfont.size == 11 and step * pitch >= 1.15 * 11 > pitch
+            assert highlight in x.tickvals and f"<b>{labels[highlight]}</b>" in x.ticktext
+            assert list(x.tickvals) == list(range(highlight % step, len(labels), step))
+
+
 def test_cell_charts_import_neither_streamlit_nor_torch():
     import subprocess
     import sys

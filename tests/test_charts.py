@@ -305,6 +305,8 @@ def test_dense_tick_labels_shrink_then_thin_so_none_overlap():
     thinned = charts._fit_ticks(charts._axis(labels), 20 * 8, PRESENT)
     assert thinned["tickfont"]["size"] == charts.MIN_TICK_PX == 11
     assert thinned["ticktext"] == labels[::2] and thinned["tickvals"] == list(range(0, 20, 2))  # 16 px apart
+    kept = charts._fit_ticks(charts._axis(labels), 20 * 8, PRESENT, keep=7)  # the step explained keeps its label
+    assert kept["ticktext"] == labels[1::2] and 7 in kept["tickvals"]
 
 
 def test_bars_over_a_long_source_fit_their_labels_to_their_column():

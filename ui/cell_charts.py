@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from seq2seq_viz.config import CANDIDATE
 from seq2seq_viz.config import GATES as CELL_GATES
 
-from .charts import _axis, _figure, _trace, output_labels, pca_2d, source_labels
+from .charts import _axis, _figure, _fit_ticks, _trace, output_labels, pca_2d, plot_px, source_labels
 from .style import NORMAL, ChartStyle
 from .text import chart_labels
 
@@ -151,21 +151,29 @@ def _marked(labels: list[str], highlight: int | None) -> list[str]:
     return [f"<b>{label}</b>" if i == highlight else label for i, label in enumerate(labels)]
 
 
+HALF_INSET_PX = 150  # a Cells figure's y axis and unit legend, beside its plot in one of the page's two columns
+
+
 def _token_axis(labels: list[str], highlight: int | None, style: ChartStyle, **extra) -> dict:
-    return _axis(
+    """The tokens over time, the chosen step's in bold; fitted to half the page (the encoder's and the decoder's
+    figures sit side by side), so a long sentence's tokens stand upright, shrink or thin, never overlap."""
+    axis = _axis(
         _marked(labels, highlight),
         tickangle=_angle(labels, 40, style),
         automargin=True,
         range=[-0.5, len(labels) - 0.5],
         **extra,
     )
+    return _fit_ticks(axis, plot_px(0.5, style, HALF_INSET_PX), style, across=True, keep=highlight)
 
 
 def _tick_room(labels: list[str], xaxis: dict, style: ChartStyle) -> int:
     """About the height the token ticks take below the plot: automargin takes it from the figure, so a figure
-    adds it to keep its plot the size it asked for (tilted labels need more)."""
+    adds it to keep its plot the size it asked for (tilted labels need more, upright ones their whole length)."""
     longest = max((len(html.unescape(label)) for label in labels), default=1)
-    return int(2 * style.font_size + (0.7 * style.char_px * longest if xaxis.get("tickangle") else 0))
+    angle = xaxis.get("tickangle") or 0
+    size = (xaxis.get("tickfont") or {}).get("size", style.font_size)
+    return int(2 * style.font_size + ((1.0 if angle == -90 else 0.7) * 0.62 * size * longest if angle else 0))
 
 
 def _step_band(highlight: int | None, style: ChartStyle, yref: str = "paper") -> list[dict]:

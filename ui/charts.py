@@ -133,11 +133,12 @@ MIN_TICK_PX = 11  # the smallest tick type drawn; labels denser than that are th
 LINE = 1.15  # a tick label's line, in font sizes: labels closer than that overlap
 
 
-def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False) -> dict:
+def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False, keep: int | None = None) -> dict:
     """A categorical axis (_axis) whose labels fit `px` pixels of plot: the style's type while each label has a
-    line to itself; then smaller type, down to MIN_TICK_PX; then every k-th label. across: an x axis, whose tilted
-    labels turn upright (-90°) before they shrink, as tilted ones need 1.4× the room. A long source on a projector
-    otherwise draws its words over each other."""
+    line to itself; then smaller type, down to MIN_TICK_PX; then every k-th label, counted so that label `keep`
+    (the step being explained) is one of them. across: an x axis, whose tilted labels turn upright (-90°) before
+    they shrink, as tilted ones need 1.4× the room. A long source on a projector otherwise draws its words over
+    each other."""
     labels, n = axis["ticktext"], len(axis["ticktext"])
     if not n:
         return axis
@@ -151,7 +152,8 @@ def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False) -
     step = math.ceil(LINE * size / pitch)
     axis["tickfont"] = {"size": min(size, style.font_size)}
     if step > 1:
-        axis["tickvals"], axis["ticktext"] = axis["tickvals"][::step], labels[::step]
+        start = keep % step if keep is not None and 0 <= keep < n else 0
+        axis["tickvals"], axis["ticktext"] = axis["tickvals"][start::step], labels[start::step]
     return axis
 
 
@@ -270,7 +272,7 @@ def attention_heatmap(
     yaxis = _axis(ys, None if title else "output", autorange="reversed", automargin=True)
     xaxis = _fit_ticks(xaxis, plot_px(page_share, style, _label_px(ys, style) + COLORBAR_PX), style, across=True)
     if height:
-        yaxis = _fit_ticks(yaxis, height - 10 - MARGIN["b"], style)
+        yaxis = _fit_ticks(yaxis, height - 10 - MARGIN["b"], style, keep=highlight)
     angle = xaxis.get("tickangle") or 0
     x_px = 0.62 * (xaxis.get("tickfont") or {}).get("size", style.font_size)  # one character of the source labels
     longest = max((len(html.unescape(x)) for x in xaxis["ticktext"]), default=1)
