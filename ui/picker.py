@@ -28,9 +28,17 @@ ATTENTION_LABELS = {
 }
 CELL_ORDER = ("gru", "lstm", "rnn")  # the picker's order: the cell most lessons start from first
 ATTENTION_ORDER = ("general", "additive", "dot", "concat", "none")
-# The app opens on eng-fra-gru-concat (BLEU 45.7, within 1 of the best, lstm-dot's 46.6; soft, well-placed
-# alignments; it writes "j'ai froid." for the lesson's "I am cold."), else the next one that ships.
-PREFERRED_MODELS = ("eng-fra-gru-concat", "eng-fra-gru-general", "dates-gru-general", "reverse-gru-general")
+# The app opens on eng-fra-lstm-dot: the best test BLEU (47.0), it holds on 10-27-word inputs (45.1) and writes
+# every lesson sentence sensibly ("je suis enrhumé.", "j'adore apprendre."), and its score is the simplest to
+# explain, e_tj = s_t·h_j. Retrained on long inputs, gru-concat, the default before, writes "je suis froid.".
+# Else the next one that ships.
+PREFERRED_MODELS = (
+    "eng-fra-lstm-dot",
+    "eng-fra-gru-concat",
+    "eng-fra-gru-general",
+    "dates-gru-general",
+    "reverse-gru-general",
+)
 TASK_ORDER = ("eng-fra", "dates", "reverse", "copy", "sort")
 assert set(CELL_ORDER) == set(CELLS) and set(ATTENTION_ORDER) == set(ATTENTIONS)
 
