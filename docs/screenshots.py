@@ -22,7 +22,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 LAPTOP = {"width": 1400, "height": 900}
 PROJECTOR = {"width": 1280, "height": 720}
-MODEL, TEXT = "eng-fra-gru-concat", "The weather is nice today."
+MODEL, TEXT = "eng-fra-lstm-dot", "The weather is nice today."  # the model the app opens on
 LONG_MODEL, LONG_TEXT = "eng-fra-lstm-dot", "I am cold. The weather is nice today. Where is the station? We are happy."
 
 # name, viewport, theme, path and query, what to do after load (keys pressed, "click:<button>", "wait:<selector>"),
@@ -30,11 +30,11 @@ LONG_MODEL, LONG_TEXT = "eng-fra-lstm-dot", "I am cold. The weather is nice toda
 SHOTS = [
     ("translate", LAPTOP, "light", f"translate?model={MODEL}&text={quote(TEXT)}", [], ".st-key-translate-heatmap"),
     ("step", LAPTOP, "light", f"step?model={MODEL}&text={quote(TEXT)}&step=2", [], ".st-key-step-heatmap"),
-    ("cells", LAPTOP, "light", f"cells?model=eng-fra-lstm-general&text={quote(TEXT)}&step=2", [],
+    ("cells", LAPTOP, "light", f"cells?model={MODEL}&text={quote(TEXT)}&step=2", [],
      ".st-key-cells-decoder-units"),
     ("teacher-forcing", LAPTOP, "light", f"teacher-forcing?model={MODEL}", [], ".st-key-tf-heatmap"),
     ("beam", LAPTOP, "light", f"beam?model={MODEL}&text={quote('I am cold.')}", [], ".st-key-beam-tree"),
-    ("compare", LAPTOP, "light", f"compare?model=eng-fra-gru-general&text={quote(TEXT)}", [],
+    ("compare", LAPTOP, "light", f"compare?model={MODEL}&text={quote(TEXT)}", [],
      ".st-key-compare-heatmap-2"),
     ("train", LAPTOP, "light", "train", ["click:Train", "wait:.st-key-live-use"], ".st-key-live-train"),
     ("attribution", LAPTOP, "light", f"attribution?model={MODEL}&text={quote(TEXT)}&step=1", [],
