@@ -33,6 +33,11 @@ CANDIDATE = "candidate"
 LESSON_EXAMPLES: dict[str, tuple[str, ...]] = {
     "eng-fra": ("I am cold.", "I love learning.", "The weather is nice today."),
 }
+# And last, a long input: four short sentences, 15 words, where a fixed context falls apart and attention holds
+# (the models trained on joined pairs read it sentence by sentence; the ones trained before fall silent early).
+LONG_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "eng-fra": ("I am cold. The weather is nice today. Where is the station? We are happy.",),
+}
 
 
 def decoder_style(attention: str, style: str | None = None) -> str:

@@ -46,6 +46,8 @@ def test_examples_include_the_lesson_sentences_and_a_click_uses_one():
     options = [opt.content for opt in pills.proto.options]
     for sentence in ("I am cold.", "I love learning.", "The weather is nice today."):
         assert any(sentence.replace(".", "\\.") == option or sentence == option for option in options)
+    long = "I am cold. The weather is nice today. Where is the station? We are happy."
+    assert options[-1].replace("\\", "") == long  # the long input last (markdown-escaped): attention vs length
     pills.set_value("I love learning.").run()
     assert_clean(at)
     assert at.text_input(key="text").value == "I love learning."

@@ -317,12 +317,12 @@ def test_bars_over_a_long_source_fit_their_labels_to_their_column():
     for page_share in (7 / 12, 1 / 3, 1 / 5):
         for tensor in ("energies", "weights"):
             x = charts.step_tensor(long, 3, tensor, "e", page_share=page_share, style=PRESENT).layout.xaxis
-            pitch = (1120 * page_share - 60) / columns  # the column less the bars' y axis
+            pitch = (1120 * page_share - 90) / columns  # the column less the bars' y axis and margins
             step = x.tickvals[1] - x.tickvals[0]
             assert x.tickangle == -90 and step * pitch >= charts.LINE * x.tickfont.size >= charts.LINE * 11
             assert list(x.ticktext) == charts.source_labels(long)[::step]
     probs = charts.token_probabilities(long, narrow=True, page_share=1 / 5, style=PRESENT).layout.xaxis
-    pitch = (1120 / 5 - 60) / len(long.steps)
+    pitch = (1120 / 5 - 90) / len(long.steps)
     step = probs.tickvals[1] - probs.tickvals[0]
     assert step > 1 and step * pitch >= charts.LINE * probs.tickfont.size == charts.LINE * 11
 

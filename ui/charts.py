@@ -130,7 +130,7 @@ def _axis(labels: list[str], title: str | None = None, **extra) -> dict:
 
 
 MIN_TICK_PX = 11  # the smallest tick type drawn; labels denser than that are thinned instead (hover names them all)
-LINE = 1.15  # a tick label's line, in font sizes: labels closer than that overlap
+LINE = 1.15  # a tick label's line, in font sizes (tight line spacing): labels closer than that overlap
 
 
 def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False, keep: int | None = None) -> dict:
@@ -158,7 +158,7 @@ def _fit_ticks(axis: dict, px: float, style: ChartStyle, across: bool = False, k
 
 
 COLORBAR_PX = 90  # a heatmap's colour bar, its numbers and title, and the gap before it
-Y_AXIS_PX = 60  # a bar chart's y axis: its numbers and title
+Y_AXIS_PX = 90  # a bar chart's y axis (its numbers and title) and its margins
 
 
 def plot_px(page_share: float, style: ChartStyle, inset: float) -> float:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from seq2seq_viz.agreement import METHODS  # torch-free: the attribution methods
-from seq2seq_viz.config import LESSON_EXAMPLES
+from seq2seq_viz.config import LESSON_EXAMPLES, LONG_EXAMPLES
 from seq2seq_viz.limits import LIMITS  # torch-free: the server's ceilings, which the widgets obey too
 
 from .picker import Picker
@@ -131,8 +131,9 @@ class Selection:
 
 
 def example_inputs(model: Model, examples: Mapping[str, Any]) -> list[str]:
-    """The inputs to offer for a model: the task's fixed examples first, then its card's, without repeats."""
-    offered = [*LESSON_EXAMPLES.get(model.task, ()), *examples.get("inputs", [])]
+    """The inputs to offer for a model: the task's lesson sentences first, then its card's, then the task's long
+    example, without repeats."""
+    offered = [*LESSON_EXAMPLES.get(model.task, ()), *examples.get("inputs", []), *LONG_EXAMPLES.get(model.task, ())]
     return list(dict.fromkeys(offered))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import time
 from pathlib import Path
@@ -10,7 +12,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 
 from seq2seq_viz import forced_prefix, greedy, list_models, load_model
-from seq2seq_viz.config import LESSON_EXAMPLES
+from seq2seq_viz.config import LESSON_EXAMPLES, LONG_EXAMPLES
 from seq2seq_viz.registry import examples_for
 from seq2seq_viz.text import detokenize
 from seq2seq_viz.vocab import SPECIALS
@@ -55,10 +57,12 @@ def subject(zoo) -> str:
     return next(name for name, entry in models.items() if entry["config"]["attention"] != "none")
 
 
-def inputs_for(zoo, name: str) -> list[str]:
+def inputs_for(zoo, name: str, long: bool = True) -> list[str]:
+    """The example pills offered for a model, in order (long=False: without the task's long example)."""
     entry = list_models(zoo.path)[name]
-    offered = [*LESSON_EXAMPLES.get(entry["config"]["task"], ()), *examples_for(name, zoo.path)["inputs"]]
-    return list(dict.fromkeys(offered))
+    task = entry["config"]["task"]
+    offered = [*LESSON_EXAMPLES.get(task, ()), *examples_for(name, zoo.path)["inputs"]]
+    return list(dict.fromkeys([*offered, *(LONG_EXAMPLES.get(task, ()) if long else ())]))
 
 
 # ---- browser helpers ----
@@ -198,7 +202,7 @@ def test_switching_the_model(tab, app_url, zoo):
 def test_a_shared_url_lands_on_the_same_state(tab, app_url, zoo):
     page = tab.page
     name = subject(zoo)
-    text = inputs_for(zoo, name)[-1]
+    text = inputs_for(zoo, name, long=False)[-1]
     trace = expected(zoo, name, text)
     step = min(2, len(trace.steps) - 1)
     page.goto(url_for(app_url, "step", model=name, text=text, step=str(step)))
@@ -354,3 +358,42 @@ def test_the_models_page_compares_every_model_of_the_task(tab, app_url, zoo):
     assert legend == siblings  # then one line per model of the sidebar's task
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, "models")
+
+
+TICK_LAYOUT_JS = """selector => [...document.querySelectorAll(selector)].map(figure =>
+    [...figure.querySelectorAll('.xtick text')].map(t => {
+        const move = /translate\\(([-\\d.]+)/.exec(t.getAttribute('transform') || '');
+        const turn = /rotate\\(([-\\d.]+)/.exec(t.getAttribute('transform') || '');
+        const r = t.getBoundingClientRect();
+        return [move ? parseFloat(move[1]) : 0, turn ? parseFloat(turn[1]) : 0,
+                parseFloat(getComputedStyle(t).fontSize), r.left, r.right]; }))"""
+
+
+def test_a_long_input_draws_no_label_over_another(projector, app_url, zoo):
+    """At 1280×720 with the sidebar open, the long example's source labels on Translate, Step through (its
+    narrow heatmap and the energies' bars) and Compare (two heatmaps to a row), as the browser lays them out: flat
+    labels' boxes do not meet, and tilted or upright ones are a line of their type (1.15 em, tight line spacing)
+    apart across their slant, so none is drawn over another: the plot each figure really gets is at least the
+    width its labels were fitted to."""
+    page = projector
+    name = subject(zoo)
+    task = list_models(zoo.path)[name]["config"]["task"]
+    text = LONG_EXAMPLES.get(task, ("abcdefghijabcdefghij",))[0]
+    for path, selector in (
+        ("translate", ".st-key-translate-heatmap"),
+        ("step", ".st-key-step-heatmap, .st-key-step-tensor-2"),
+        ("compare", "[class*='st-key-compare-heatmap-']"),
+    ):
+        page.goto(url_for(app_url, path, model=name, text=text, step="3"))
+        page.wait_for_selector(f"{selector.split(',')[0]} .xtick text")
+        page.wait_for_timeout(500)  # plotly's relayout after the first draw
+        figures = page.evaluate(TICK_LAYOUT_JS, selector)
+        assert figures and all(len(ticks) >= 5 for ticks in figures), (path, figures)
+        for ticks in figures:
+            ticks.sort()
+            for (here, angle, size, _, right), (there, _, _, left, _) in itertools.pairwise(ticks):
+                if angle:
+                    assert (there - here) * abs(math.sin(math.radians(angle))) >= 1.15 * size - 0.5, (path, ticks)
+                else:
+                    assert right <= left + 0.5, (path, ticks)
+    assert page.locator("[data-testid='stException']").count() == 0
