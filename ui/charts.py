@@ -273,9 +273,6 @@ def attention_heatmap(
     xaxis = _fit_ticks(xaxis, plot_px(page_share, style, _label_px(ys, style) + COLORBAR_PX), style, across=True)
     if height:
         yaxis = _fit_ticks(yaxis, height - 10 - MARGIN["b"], style, keep=highlight)
-    angle = xaxis.get("tickangle") or 0
-    x_px = 0.62 * (xaxis.get("tickfont") or {}).get("size", style.font_size)  # one character of the source labels
-    longest = max((len(html.unescape(x)) for x in xaxis["ticktext"]), default=1)
     shapes = []
     if highlight is not None:
         for color, width in (("black", 5), ("white", 2)):  # a double outline reads on every colour of the scale
@@ -304,7 +301,7 @@ def attention_heatmap(
         [heatmap],
         height or max(220, style.row_px * len(ys) + 60),
         title,
-        top=int(1.6 * style.font_size + ((1.0 if angle == -90 else 0.6) * x_px * longest if angle else 0)),
+        top=int(1.6 * style.font_size + _tilted_px(xaxis, style)),
         style=style,
         xaxis=xaxis,
         yaxis=yaxis,
