@@ -301,6 +301,11 @@ def attribution_table(models: dict) -> str:
     return "\n".join(rows)
 
 
+def markdown_text(text: str) -> str:
+    """Model text as a markdown table cell shows it: GitHub would drop `<unk>` as an unknown HTML tag."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
 def lesson_table(models: dict) -> str:
     """What each eng-fra model writes (greedy) for the lesson sentences (the README's table is this output)."""
     from .decoding import greedy
@@ -310,7 +315,7 @@ def lesson_table(models: dict) -> str:
     rows = ["| model | " + " | ".join(LESSON_SENTENCES) + " |", "|---" * (len(LESSON_SENTENCES) + 1) + "|"]
     for name in sorted(n for n, entry in models.items() if entry.get("config", {}).get("task") == "eng-fra"):
         model = load_model(name)
-        outputs = [greedy(model, sentence).output_text.replace("|", "\\|") for sentence in LESSON_SENTENCES]
+        outputs = [markdown_text(greedy(model, sentence).output_text) for sentence in LESSON_SENTENCES]
         rows.append(f"| {name} | " + " | ".join(outputs) + " |")
     return "\n".join(rows)
 

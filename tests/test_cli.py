@@ -127,6 +127,13 @@ def test_the_readme_tables_are_what_the_shipped_models_measure_and_write():
     lessons = lesson_table(models)  # regenerate: list-models --lessons
     assert _readme_block("lesson-table") == lessons
     assert lessons.count("\n| eng-fra-") == sum(entry["config"]["task"] == "eng-fra" for entry in models.values())
+    assert "<" not in lessons and "&lt;unk&gt;" in lessons  # three models write <unk> for "I love learning."
+
+
+def test_model_text_in_a_markdown_table_keeps_its_angle_brackets_and_bars():
+    from seq2seq_viz.cli import markdown_text
+
+    assert markdown_text("j'adore le <unk>. a|b & c") == "j'adore le &lt;unk&gt;. a\\|b &amp; c"
 
 
 @pytest.mark.parametrize(
