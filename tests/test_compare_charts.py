@@ -264,14 +264,17 @@ def test_by_length_is_none_without_by_length_metrics(manifest):
 
 
 def test_longest_seen_reads_the_trained_lengths_from_the_card(manifest):
-    assert longest_seen(manifest["eng-fra-gru-general"]) == 9
+    shipped = manifest["eng-fra-gru-general"]
+    assert longest_seen(shipped) == shipped["task"]["longest_source"] == 27  # retrained on the joins
+    before_joins = {**shipped, "task": {"name": "eng-fra"}}  # a card from before the builder recorded its lengths
+    assert longest_seen(before_joins) == 9  # then the test split's last bucket, 7-9 words
     for name in ("reverse-gru-general", "sort-gru-none", "copy-gru-additive"):
         assert longest_seen(manifest[name]) == TRAIN_LENGTHS[1] == 12  # not test_long's 20
         assert LONG_LENGTHS[0] > TRAIN_LENGTHS[1]
     assert longest_seen(manifest["dates-gru-general"]) is None
     assert longest_seen({"metrics": {}}) is None
-    retrained = {**manifest["eng-fra-gru-general"], "task": {"name": "eng-fra", "longest_source": 27}}
-    assert longest_seen(retrained) == 27  # what the builder recorded of the training data comes first
+    recorded = {**before_joins, "task": {"name": "eng-fra", "longest_source": 15}}
+    assert longest_seen(recorded) == 15  # what the builder recorded of the training data comes first
     assert longest_seen({"metrics": {"test": {"bleu_by_length": {"1-3": 1.0, "10+": 2.0}}}}) is None
 
 
