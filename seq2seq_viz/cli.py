@@ -269,11 +269,17 @@ def length_targets(eng_fra: dict) -> list[str]:
         eng_fra[n]["training"]["seconds"] / 60 for n in sorted(on_joins) if "seconds" in eng_fra[n].get("training", {})
     ]
     if minutes:
-        lines.append(
-            f"- Training on the joins: {min(minutes):.0f}–{max(minutes):.0f} min a model on one core (mean "
-            f"{sum(minutes) / len(minutes):.0f}, {len(minutes)} models); all 15 at that mean: "
-            f"{15 * sum(minutes) / len(minutes) / 60:.1f} core-hours."
-        )
+        spread = f"- Training on the joins: {min(minutes):.0f}–{max(minutes):.0f} min a model on one core (mean "
+        if len(minutes) == len(eng_fra):
+            lines.append(
+                spread + f"{sum(minutes) / len(minutes):.0f}); all {len(minutes)} together: "
+                f"{sum(minutes) / 60:.1f} core-hours, about {sum(minutes) / 120:.1f} hours with `build-zoo --jobs 2`."
+            )
+        else:
+            lines.append(
+                spread + f"{sum(minutes) / len(minutes):.0f}, {len(minutes)} models); all {len(eng_fra)} at that "
+                f"mean: {len(eng_fra) * sum(minutes) / len(minutes) / 60:.1f} core-hours."
+            )
     return lines
 
 
