@@ -30,7 +30,8 @@ CELL_ORDER = ("gru", "lstm", "rnn")  # the picker's order: the cell most lessons
 ATTENTION_ORDER = ("general", "additive", "dot", "concat", "none")
 # The app opens on eng-fra-lstm-dot: test BLEU 47.0 (0.5 behind lstm-concat), it holds on 10-27-word inputs (45.1),
 # it is the best on single long sentences, it writes every lesson sentence sensibly ("je suis enrhumé.", "j'adore
-# apprendre."), and its score is the simplest to explain, e_tj = s_t·h_j. Retrained on long inputs, gru-concat, the default before, writes "je suis froid.".
+# apprendre."), and its score is the simplest to explain, e_tj = s_t·h_j. Retrained on long inputs, gru-concat,
+# the default before, writes "je suis froid.".
 # Else the next one that ships.
 PREFERRED_MODELS = (
     "eng-fra-lstm-dot",
