@@ -2,6 +2,7 @@
 
     python bench/vs_joey.py                              # both configurations, 1 and 2 threads, 300 updates
     python bench/vs_joey.py --configs luong --threads 1 --updates 200 --repeats 2
+    python bench/vs_joey.py --free-split                 # ours only: the best any 2-way split of a batch can do
 
 The peer is the harness in ../shared/peers/joeynmt (read its README): its setup.sh makes Joey's venv, its
 prepare_data.py the split (tokenized, lowercased; train 73,037 pairs), and Joey trains from its YAML configs with
@@ -22,6 +23,11 @@ training loop: Joey from its "EPOCH 1" log line to "Training ended", start-up ex
 call, model build and batching included, the imports Adam's first use makes excluded), the ratio ours / Joey,
 and the limit: the floating-point work of one update over the real target positions divided by this machine's
 measured matmul rate, and how close each side comes to it. Figures, not asserts. Prints one JSON document.
+
+--free-split measures the ceiling of sharing one update between two cores (data parallelism) without Joey: ours
+on one thread with batches of 64, then two one-thread processes side by side, each training on batches of 32,
+exchanging nothing. Their tokens together per second bound any real two-way split, which would also have to add
+the two halves' gradients every update; the ratio to the one-thread run is the most two cores can give.
 """
 
 from __future__ import annotations
@@ -154,7 +160,7 @@ def reference_configs(config: str):
     return model, train
 
 
-def ours_run(config: str, threads: int, updates: int, fast: bool = True) -> dict:
+def ours_run(config: str, threads: int, updates: int, fast: bool = True, batch_size: int = 64) -> dict:
     import dataclasses
 
     import torch
@@ -165,7 +171,7 @@ def ours_run(config: str, threads: int, updates: int, fast: bool = True) -> dict
     torch.set_num_threads(threads)
     pairs = read_pairs()
     model_config, train_config = reference_configs(config)
-    train_config = dataclasses.replace(train_config, max_steps=updates, fast=fast)
+    train_config = dataclasses.replace(train_config, max_steps=updates, fast=fast, batch_size=batch_size)
     vocabs = build_vocabs(pairs, train_config.min_freq, train_config.max_vocab)
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # its first use imports ~1 s of torch: not training
     tokens, losses = [0], {}
@@ -189,14 +195,45 @@ def ours_run(config: str, threads: int, updates: int, fast: bool = True) -> dict
     }
 
 
-def run_ours(config: str, threads: int, updates: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--ours", config, str(threads), str(updates)],
-        env=_threads_env(threads), capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    if out.returncode:
-        raise SystemExit(f"ours failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout)
+def run_ours(config: str, threads: int, updates: int, batch_size: int = 64) -> dict:
+    return run_ours_side_by_side(config, threads, updates, batch_size, copies=1)[0]
+
+
+def run_ours_side_by_side(config: str, threads: int, updates: int, batch_size: int, copies: int) -> list[dict]:
+    """`copies` processes of ours started together, each with `threads` threads; their results once all end."""
+    command = [sys.executable, __file__, "--ours", config, str(threads), str(updates), str(batch_size)]
+    procs = [
+        subprocess.Popen(command, env=_threads_env(threads), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+        for _ in range(copies)
+    ]  # fmt: skip
+    results = []
+    for proc in procs:
+        stdout, stderr = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"ours failed: {stderr[-2000:]}")
+        results.append(json.loads(stdout))
+    return results
+
+
+def free_split(configs: list[str], updates: int, repeats: int) -> dict:
+    """Ours on one thread (batches of 64) against two one-thread copies side by side on batches of 32 (see the
+    module's docstring), alternating, with the ratio of their target tokens per second."""
+    runs = {}
+    for config in configs:
+        alone, pair = [], []
+        for repeat in range(repeats):
+            for side in ("alone", "pair") if repeat % 2 == 0 else ("pair", "alone"):
+                if side == "alone":
+                    alone.append(run_ours(config, 1, updates)["tokens_per_second"])
+                else:  # each copy runs the same number of updates on half batches: tokens over the slower's time
+                    both = run_ours_side_by_side(config, 1, updates, 32, copies=2)
+                    pair.append(round(sum(r["target_tokens"] for r in both) / max(r["seconds"] for r in both), 1))
+                print(f"{config} {side}: {(alone if side == 'alone' else pair)[-1]} tok/s", file=sys.stderr)
+        one, two = statistics.median(alone), statistics.median(pair)
+        runs[config] = {"one_thread_batch_64": one, "two_processes_batch_32": two, "ratio": round(two / one, 2),
+                        "runs": {"alone": alone, "pair": pair}}  # fmt: skip
+    return runs
 
 
 # ---- the limit: the floating-point work of one update over this machine's matmul rate ----
@@ -258,15 +295,23 @@ def matmul_rate(threads: int) -> float:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--ours":
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(ours_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+        batch_size = int(sys.argv[5]) if len(sys.argv) > 5 else 64
+        print(json.dumps(ours_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), batch_size=batch_size)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=1, help="Joey/ours pairs per configuration and thread count")
+    parser.add_argument("--free-split", action="store_true", help="ours only: one thread against two half-batch copies")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.free_split:
+        report = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}, "updates": args.updates,
+                  "free_split": free_split(args.configs, args.updates, args.repeats)}  # fmt: skip
+        report["machine"]["load_after"] = os.getloadavg()
+        print(json.dumps(report, indent=1))
+        return
     ensure_peer()
     WORK.mkdir(parents=True, exist_ok=True)
     report: dict = {
