@@ -2,7 +2,7 @@
 
     python bench/vs_joey.py                              # both configurations, 1 and 2 threads, 300 updates
     python bench/vs_joey.py --configs luong --threads 1 --updates 200 --repeats 2
-    python bench/vs_joey.py --free-split                 # ours only: the best any 2-way split of a batch can do
+    python bench/vs_joey.py --free-split                 # ours only: the ceiling of data parallelism on 2 cores
 
 The peer is the harness in ../shared/peers/joeynmt (read its README): its setup.sh makes Joey's venv, its
 prepare_data.py the split (tokenized, lowercased; train 73,037 pairs), and Joey trains from its YAML configs with
@@ -26,8 +26,8 @@ measured matmul rate, and how close each side comes to it. Figures, not asserts.
 
 --free-split measures the ceiling of sharing one update between two cores (data parallelism) without Joey: ours
 on one thread with batches of 64, then two one-thread processes side by side, each training on batches of 32,
-exchanging nothing. Their tokens together per second bound any real two-way split, which would also have to add
-the two halves' gradients every update; the ratio to the one-thread run is the most two cores can give.
+exchanging nothing. Their tokens together per second bound any real data-parallel split, which would also add
+the two halves' gradients every update; the ratio to the one-thread run is the most that data parallelism on two cores can give.
 """
 
 from __future__ import annotations
