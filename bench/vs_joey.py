@@ -27,7 +27,8 @@ measured matmul rate, and how close each side comes to it. Figures, not asserts.
 --free-split measures the ceiling of sharing one update between two cores (data parallelism) without Joey: ours
 on one thread with batches of 64, then two one-thread processes side by side, each training on batches of 32,
 exchanging nothing. Their tokens together per second bound any real data-parallel split, which would also add
-the two halves' gradients every update; the ratio to the one-thread run is the most that data parallelism on two cores can give.
+the two halves' gradients every update; the ratio to the one-thread run is the most that data parallelism on two
+cores can give.
 """
 
 from __future__ import annotations
