@@ -196,8 +196,8 @@ def ours_run(config: str, threads: int, updates: int, fast: bool = True, batch_s
     }
 
 
-def run_ours(config: str, threads: int, updates: int, batch_size: int = 64) -> dict:
-    return run_ours_side_by_side(config, threads, updates, batch_size, copies=1)[0]
+def run_ours(config: str, threads: int, updates: int) -> dict:
+    return run_ours_side_by_side(config, threads, updates, 64, copies=1)[0]
 
 
 def run_ours_side_by_side(config: str, threads: int, updates: int, batch_size: int, copies: int) -> list[dict]:
@@ -222,18 +222,19 @@ def free_split(configs: list[str], updates: int, repeats: int) -> dict:
     module's docstring), alternating, with the ratio of their target tokens per second."""
     runs = {}
     for config in configs:
-        alone, pair = [], []
+        rates: dict[str, list[float]] = {"alone": [], "pair": []}
         for repeat in range(repeats):
             for side in ("alone", "pair") if repeat % 2 == 0 else ("pair", "alone"):
                 if side == "alone":
-                    alone.append(run_ours(config, 1, updates)["tokens_per_second"])
+                    rate = run_ours(config, 1, updates)["tokens_per_second"]
                 else:  # each copy runs the same number of updates on half batches: tokens over the slower's time
                     both = run_ours_side_by_side(config, 1, updates, 32, copies=2)
-                    pair.append(round(sum(r["target_tokens"] for r in both) / max(r["seconds"] for r in both), 1))
-                print(f"{config} {side}: {(alone if side == 'alone' else pair)[-1]} tok/s", file=sys.stderr)
-        one, two = statistics.median(alone), statistics.median(pair)
+                    rate = round(sum(r["target_tokens"] for r in both) / max(r["seconds"] for r in both), 1)
+                rates[side].append(rate)
+                print(f"{config} {side}: {rate} tok/s", file=sys.stderr)
+        one, two = statistics.median(rates["alone"]), statistics.median(rates["pair"])
         runs[config] = {"one_thread_batch_64": one, "two_processes_batch_32": two, "ratio": round(two / one, 2),
-                        "runs": {"alone": alone, "pair": pair}}  # fmt: skip
+                        "runs": rates}  # fmt: skip
     return runs
 
 

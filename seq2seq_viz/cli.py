@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import sys
@@ -269,17 +270,15 @@ def length_targets(eng_fra: dict) -> list[str]:
         eng_fra[n]["training"]["seconds"] / 60 for n in sorted(on_joins) if "seconds" in eng_fra[n].get("training", {})
     ]
     if minutes:
+        mean, hours = sum(minutes) / len(minutes), sum(minutes) / 60
         spread = f"- Training on the joins: {min(minutes):.0f}–{max(minutes):.0f} min a model on one core (mean "
-        if len(minutes) == len(eng_fra):
-            lines.append(
-                spread + f"{sum(minutes) / len(minutes):.0f}); all {len(minutes)} together: "
-                f"{sum(minutes) / 60:.1f} core-hours, about {sum(minutes) / 120:.1f} hours with `build-zoo --jobs 2`."
-            )
+        spread += f"{mean:.0f}"
+        if len(minutes) == len(eng_fra):  # every model retrained: the rebuild time itself
+            lines.append(f"{spread}); all {len(minutes)} together: {hours:.1f} core-hours, about {hours / 2:.1f} hours "
+                         "with `build-zoo --jobs 2`.")  # fmt: skip
         else:
-            lines.append(
-                spread + f"{sum(minutes) / len(minutes):.0f}, {len(minutes)} models); all {len(eng_fra)} at that "
-                f"mean: {len(eng_fra) * sum(minutes) / len(minutes) / 60:.1f} core-hours."
-            )
+            lines.append(f"{spread}, {len(minutes)} models); all {len(eng_fra)} at that mean: "
+                         f"{len(eng_fra) * mean / 60:.1f} core-hours.")  # fmt: skip
     return lines
 
 
@@ -309,7 +308,7 @@ def attribution_table(models: dict) -> str:
 
 def markdown_text(text: str) -> str:
     """Model text as a markdown table cell shows it: GitHub would drop `<unk>` as an unknown HTML tag."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def lesson_table(models: dict) -> str:
