@@ -22,7 +22,12 @@ Figures, per configuration × threads: target tokens/s (non-pad target tokens, <
 training loop: Joey from its "EPOCH 1" log line to "Training ended", start-up excluded; ours the whole train()
 call, model build and batching included, the imports Adam's first use makes excluded), the ratio ours / Joey,
 and the limit: the floating-point work of one update over the real target positions divided by this machine's
-measured matmul rate, and how close each side comes to it. Figures, not asserts. Prints one JSON document.
+measured matmul rate in the output layer's shapes, and how close each side comes to it. At one thread it also
+profiles ours (60 updates, torch's profiler) for the share of its update spent in work no implementation of the
+model avoids (matmul kernels, log-softmax over the target vocabulary and its backward, Adam), and sets 2.5× Joey
+against the fastest ours could train if everything else took no time: its rate over that share. The profiler
+slows the small ops most, so the share is if anything low and that ceiling high. Figures, not asserts. Prints one
+JSON document.
 
 --free-split measures the ceiling of sharing one update between two cores (data parallelism) without Joey: ours
 on one thread with batches of 64, then two one-thread processes side by side, each training on batches of 32,
@@ -280,18 +285,70 @@ def batch_shapes(config: str, updates: int) -> list:
 
 
 def matmul_rate(threads: int) -> float:
-    """FLOP/s of float32 matmuls of the output layer's shapes (the bulk of the work), best of several."""
+    """FLOP/s of float32 matmuls in the output layer's three shapes (the bulk of the work): the forward S W_sᵀ and
+    the backward G W_s and Gᵀ S, over ~480 positions and 6,004 words; their total work over their total time, best
+    of several."""
     import torch
 
     torch.set_num_threads(threads)
-    a, w = torch.randn(480, 256), torch.randn(6004, 256)
+    s, w, g = torch.randn(480, 256), torch.randn(6004, 256), torch.randn(480, 6004)
     best = 0.0
     for _ in range(5):
         started = time.perf_counter()
-        for _ in range(20):
-            (a @ w.T).sum()
-        best = max(best, 20 * 2 * 480 * 256 * 6004 / (time.perf_counter() - started))
+        for _ in range(10):
+            s @ w.T, g @ w, g.T @ s
+        best = max(best, 10 * 3 * 2 * 480 * 256 * 6004 / (time.perf_counter() - started))
     return best
+
+
+# ---- where ours' time goes at one thread ----
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm")
+LOG_SOFTMAX_OPS = ("aten::_log_softmax", "aten::_log_softmax_backward_data")
+ADAM_OPS = ("aten::_fused_adam_",)
+
+
+def ours_profile(config: str, updates: int) -> dict:
+    """Ours on one thread under torch's profiler (after 5 updates of warm-up): milliseconds per update in all, in
+    matmul kernels, in log-softmax forward and backward over the 6,004 words, and in Adam, with the top ops."""
+    import dataclasses
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from seq2seq_viz.train import build_vocabs, train
+
+    torch.set_num_threads(1)
+    pairs = read_pairs()
+    model_config, train_config = reference_configs(config)
+    vocabs = build_vocabs(pairs, train_config.min_freq, train_config.max_vocab)
+    train(model_config, dataclasses.replace(train_config, max_steps=5), pairs, [], vocabs=vocabs)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        started = time.perf_counter()
+        result = train(model_config, dataclasses.replace(train_config, max_steps=updates), pairs, [], vocabs=vocabs)
+        seconds = time.perf_counter() - started
+    ops = {e.key: e.self_cpu_time_total / 1e3 / result.steps for e in prof.key_averages()}  # ms per update
+
+    def ms(names: tuple[str, ...]) -> float:
+        return round(sum(ops.get(name, 0.0) for name in names), 1)
+
+    top = sorted(ops.items(), key=lambda item: -item[1])[:8]
+    return {
+        "updates": result.steps,
+        "ms_per_update": round(1e3 * seconds / result.steps, 1),
+        "matmul_kernels_ms": ms(MATMUL_OPS),
+        "log_softmax_ms": ms(LOG_SOFTMAX_OPS),
+        "adam_ms": ms(ADAM_OPS),
+        "top_ops_ms": {name: round(value, 1) for name, value in top},
+    }
+
+
+def run_profile(config: str, updates: int) -> dict:
+    command = [sys.executable, __file__, "--profile-ours", config, str(updates)]
+    proc = subprocess.run(command, env=_threads_env(1), capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"ours' profile failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
 
 
 def main() -> None:
@@ -299,6 +356,10 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         batch_size = int(sys.argv[5]) if len(sys.argv) > 5 else 64
         print(json.dumps(ours_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), batch_size=batch_size)))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--profile-ours":
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(ours_profile(sys.argv[2], int(sys.argv[3]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
@@ -350,6 +411,16 @@ def main() -> None:
                 "joey": joey,
                 "ours": ours,
             }
+            if threads == 1:  # the target against the fastest ours could be if only the unavoidable work took time
+                profile = run_profile(config, 60)
+                unavoidable = profile["matmul_kernels_ms"] + profile["log_softmax_ms"] + profile["adam_ms"]
+                share = unavoidable / profile["ms_per_update"]
+                report["runs"][f"{config}-{threads}t"]["target"] = {
+                    "tokens_per_second_at_2.5x_joey": round(2.5 * joey_rate),
+                    "unavoidable_share_of_ours_update": round(share, 3),
+                    "ours_if_all_else_took_no_time": round(ours_rate / share),
+                    "profile": profile,
+                }
             print(json.dumps({k: v for k, v in report["runs"][f"{config}-{threads}t"].items() if k not in
                               ("joey", "ours")}), file=sys.stderr)  # fmt: skip
     report["machine"]["load_after"] = os.getloadavg()
