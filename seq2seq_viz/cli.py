@@ -270,15 +270,15 @@ def length_targets(eng_fra: dict) -> list[str]:
         eng_fra[n]["training"]["seconds"] / 60 for n in sorted(on_joins) if "seconds" in eng_fra[n].get("training", {})
     ]
     if minutes:
-        mean, hours = sum(minutes) / len(minutes), sum(minutes) / 60
-        spread = f"- Training on the joins: {min(minutes):.0f}–{max(minutes):.0f} min a model on one core (mean "
-        spread += f"{mean:.0f}"
-        if len(minutes) == len(eng_fra):  # every model retrained: the rebuild time itself
-            lines.append(f"{spread}); all {len(minutes)} together: {hours:.1f} core-hours, about {hours / 2:.1f} hours "
+        mean = sum(minutes) / len(minutes)
+        hours = len(eng_fra) * mean / 60  # every model at the mean; once all are retrained, the rebuild time itself
+        low, high = min(minutes), max(minutes)
+        spread = f"- Training on the joins: {low:.0f}–{high:.0f} min a model on one core (mean {mean:.0f}"
+        if len(minutes) == len(eng_fra):
+            lines.append(f"{spread}); all {len(eng_fra)} together: {hours:.1f} core-hours, about {hours / 2:.1f} hours "
                          "with `build-zoo --jobs 2`.")  # fmt: skip
         else:
-            lines.append(f"{spread}, {len(minutes)} models); all {len(eng_fra)} at that mean: "
-                         f"{len(eng_fra) * mean / 60:.1f} core-hours.")  # fmt: skip
+            lines.append(f"{spread}, {len(minutes)} models); all {len(eng_fra)} at that mean: {hours:.1f} core-hours.")
     return lines
 
 
