@@ -207,17 +207,22 @@ def run_ours(config: str, threads: int, updates: int) -> dict:
 
 def run_ours_side_by_side(config: str, threads: int, updates: int, batch_size: int, copies: int) -> list[dict]:
     """`copies` processes of ours started together, each with `threads` threads; their results once all end."""
-    command = [sys.executable, __file__, "--ours", config, str(threads), str(updates), str(batch_size)]
+    return _children(["--ours", config, str(threads), str(updates), str(batch_size)], threads, copies)
+
+
+def _children(args: list[str], threads: int, copies: int = 1) -> list[dict]:
+    """`copies` processes of this script with `args`, started together with `threads` threads each; the JSON each
+    prints, once all end."""
     procs = [
-        subprocess.Popen(command, env=_threads_env(threads), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT)
+        subprocess.Popen([sys.executable, __file__, *args], env=_threads_env(threads), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=ROOT)
         for _ in range(copies)
     ]  # fmt: skip
     results = []
     for proc in procs:
         stdout, stderr = proc.communicate()
         if proc.returncode:
-            raise SystemExit(f"ours failed: {stderr[-2000:]}")
+            raise SystemExit(f"{args[0]} failed: {stderr[-2000:]}")
         results.append(json.loads(stdout))
     return results
 
@@ -343,14 +348,6 @@ def ours_profile(config: str, updates: int) -> dict:
     }
 
 
-def run_profile(config: str, updates: int) -> dict:
-    command = [sys.executable, __file__, "--profile-ours", config, str(updates)]
-    proc = subprocess.run(command, env=_threads_env(1), capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode:
-        raise SystemExit(f"ours' profile failed: {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout)
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--ours":
         sys.path.insert(0, str(ROOT))
@@ -412,7 +409,7 @@ def main() -> None:
                 "ours": ours,
             }
             if threads == 1:  # the target against the fastest ours could be if only the unavoidable work took time
-                profile = run_profile(config, 60)
+                profile = _children(["--profile-ours", config, "60"], 1)[0]
                 unavoidable = profile["matmul_kernels_ms"] + profile["log_softmax_ms"] + profile["adam_ms"]
                 share = unavoidable / profile["ms_per_update"]
                 report["runs"][f"{config}-{threads}t"]["target"] = {
